@@ -1,0 +1,455 @@
+//! Typed configuration, loaded once at start-up.
+//!
+//! Every setting comes from a command-line flag or its environment variable (an optional
+//! `.env` file is read first), with development defaults. [`Settings`] is what the operator
+//! typed; [`Config`] is the validated result the rest of the program uses.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rand::RngCore;
+use thiserror::Error;
+
+/// Shortest signing key accepted in production (HS512 wants at least 64 bytes to be at full
+/// strength, 32 is the floor below which brute force of a leaked token becomes plausible).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+impl AppEnv {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppEnv::Development => "development",
+            AppEnv::Production => "production",
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Raw settings as given on the command line or in the environment.
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub site_addr: SocketAddr,
+
+    /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// [default: sqlite://<DATA_DIR>/app.db]
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Maximum connections in the database pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// `development` (generated secrets, relaxed cookies) or `production` (secrets required).
+    #[arg(long, env = "APP_ENV", value_enum, default_value_t = AppEnv::Development)]
+    pub app_env: AppEnv,
+
+    /// Public origin users reach the site at, e.g. `https://auth.example.com`; used for
+    /// OAuth redirect URIs, CSRF origin checks and cookie security. Required in production.
+    /// [default in development: http://<LEPTOS_SITE_ADDR>]
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory for the embedded SQLite database and generated development secrets.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Key that signs JWTs (HMAC). At least 32 bytes; required in production. In development
+    /// a random key is generated once and kept in <DATA_DIR>/jwt_signing_key.
+    #[arg(long, env = "JWT_SIGNING_KEY", hide_env_values = true)]
+    pub jwt_signing_key: Option<String>,
+
+    /// Secret for session cookies. At least 32 bytes; required in production. In development
+    /// a random secret is generated once and kept in <DATA_DIR>/session_secret.
+    #[arg(long, env = "SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+
+    /// Log line format. Levels are set with RUST_LOG (default: info).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Directory of the built site (JS, WASM, CSS) when the binary does not embed it.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+/// A secret value: never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub app_env: AppEnv,
+    /// Origin without a trailing slash, e.g. `https://auth.example.com`.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub jwt_signing_key: Secret,
+    pub session_secret: Secret,
+    pub log_format: LogFormat,
+    pub site_root: PathBuf,
+    /// Human-readable notes about relaxed settings, logged once tracing is up.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{0} is required when APP_ENV=production")]
+    MissingInProduction(&'static str),
+    #[error("{name} must be at least {MIN_SECRET_BYTES} bytes in production (got {len})")]
+    SecretTooShort { name: &'static str, len: usize },
+    #[error("PUBLIC_URL must be an http(s) origin such as https://auth.example.com (got {0:?})")]
+    InvalidPublicUrl(String),
+    #[error("DATABASE_URL must start with sqlite: or postgres:// (got scheme {0:?})")]
+    UnsupportedDatabase(String),
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Validates settings; in development, creates the data directory and its secrets.
+    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+        let production = s.app_env == AppEnv::Production;
+        let mut warnings = Vec::new();
+
+        let public_url = match s.public_url {
+            Some(url) => normalise_origin(&url)?,
+            None if production => return Err(ConfigError::MissingInProduction("PUBLIC_URL")),
+            None => default_public_url(s.site_addr),
+        };
+
+        let database_url = s.database_url.unwrap_or_else(|| {
+            format!("sqlite://{}", s.data_dir.join("app.db").display())
+        });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            let scheme = database_url.split(':').next().unwrap_or_default().to_owned();
+            return Err(ConfigError::UnsupportedDatabase(scheme));
+        }
+
+        let jwt_signing_key = resolve_secret(
+            "JWT_SIGNING_KEY",
+            s.jwt_signing_key,
+            production,
+            &s.data_dir,
+            "jwt_signing_key",
+            &mut warnings,
+        )?;
+        let session_secret = resolve_secret(
+            "SESSION_SECRET",
+            s.session_secret,
+            production,
+            &s.data_dir,
+            "session_secret",
+            &mut warnings,
+        )?;
+
+        Ok(Config {
+            site_addr: s.site_addr,
+            database_url,
+            database_max_connections: s.database_max_connections.max(1),
+            app_env: s.app_env,
+            public_url,
+            data_dir: s.data_dir,
+            jwt_signing_key,
+            session_secret,
+            log_format: s.log_format,
+            site_root: s.site_root,
+            warnings,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// `sqlite` or `postgres`: what the start-up line shows instead of the URL, which may
+    /// hold a password.
+    pub fn database_kind(&self) -> &'static str {
+        if self.database_url.starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+
+    /// The SQLite file path or the PostgreSQL host and database, without credentials.
+    pub fn database_display(&self) -> String {
+        redact_database_url(&self.database_url)
+    }
+}
+
+fn resolve_secret(
+    name: &'static str,
+    given: Option<String>,
+    production: bool,
+    data_dir: &Path,
+    file_name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, ConfigError> {
+    match given.filter(|v| !v.is_empty()) {
+        Some(value) if value.len() >= MIN_SECRET_BYTES => Ok(Secret::new(value)),
+        Some(value) if production => Err(ConfigError::SecretTooShort {
+            name,
+            len: value.len(),
+        }),
+        Some(value) => {
+            warnings.push(format!(
+                "{name} is shorter than {MIN_SECRET_BYTES} bytes; accepted in development only"
+            ));
+            Ok(Secret::new(value))
+        }
+        None if production => Err(ConfigError::MissingInProduction(name)),
+        None => load_or_create_dev_secret(data_dir, file_name),
+    }
+}
+
+/// Development secrets are random and persisted, so sessions and tokens survive restarts
+/// without anyone ever committing a shared, well-known key.
+fn load_or_create_dev_secret(data_dir: &Path, file_name: &str) -> Result<Secret, ConfigError> {
+    let io_err = |source| ConfigError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    let path = data_dir.join(file_name);
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => {
+            return Ok(Secret::new(existing.trim().as_bytes()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(e)),
+    }
+    let mut bytes = [0u8; 64];
+    rand::rng().fill_bytes(&mut bytes);
+    let encoded = hex::encode(bytes);
+    write_private_file(&path, encoded.as_bytes()).map_err(io_err)?;
+    Ok(Secret::new(encoded))
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+fn default_public_url(addr: SocketAddr) -> String {
+    // A wildcard bind address is not something a browser can visit.
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+fn normalise_origin(url: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::InvalidPublicUrl(url.to_owned());
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(invalid());
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+fn redact_database_url(url: &str) -> String {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return format!("sqlite:{}", path.split('?').next().unwrap_or_default());
+    }
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        return format!("sqlite:{}", path.split('?').next().unwrap_or_default());
+    }
+    // postgres://user:password@host:port/db?params -> postgres://host:port/db
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let after_credentials = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let without_query = after_credentials.split('?').next().unwrap_or_default();
+    format!("{scheme}://{without_query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["server"];
+        argv.extend_from_slice(args);
+        TestCli::try_parse_from(argv).unwrap().settings
+    }
+
+    #[test]
+    fn development_generates_and_reuses_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let first = Config::from_settings(settings(&["--data-dir", data])).unwrap();
+        let second = Config::from_settings(settings(&["--data-dir", data])).unwrap();
+        assert!(first.jwt_signing_key.expose().len() >= MIN_SECRET_BYTES);
+        assert_eq!(first.jwt_signing_key, second.jwt_signing_key);
+        assert_ne!(first.jwt_signing_key, first.session_secret);
+        assert!(first.database_url.starts_with("sqlite://"));
+        assert_eq!(first.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn production_refuses_missing_or_short_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let long = "k".repeat(40);
+        let base = [
+            "--data-dir",
+            data,
+            "--app-env",
+            "production",
+            "--public-url",
+            "https://auth.example.com/",
+        ];
+
+        let err = Config::from_settings(settings(&base)).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingInProduction("JWT_SIGNING_KEY")
+        ));
+
+        let mut short = base.to_vec();
+        short.extend_from_slice(&["--jwt-signing-key", "short", "--session-secret", &long]);
+        let err = Config::from_settings(settings(&short)).unwrap_err();
+        assert!(matches!(err, ConfigError::SecretTooShort { .. }));
+
+        let mut no_session = base.to_vec();
+        no_session.extend_from_slice(&["--jwt-signing-key", &long]);
+        let err = Config::from_settings(settings(&no_session)).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingInProduction("SESSION_SECRET")
+        ));
+
+        let mut ok = base.to_vec();
+        ok.extend_from_slice(&["--jwt-signing-key", &long, "--session-secret", &long]);
+        let config = Config::from_settings(settings(&ok)).unwrap();
+        assert_eq!(config.public_url, "https://auth.example.com");
+        // Production never writes generated secrets.
+        assert!(!dir.path().join("jwt_signing_key").exists());
+    }
+
+    #[test]
+    fn production_requires_public_url() {
+        let long = "k".repeat(40);
+        let err = Config::from_settings(settings(&[
+            "--app-env",
+            "production",
+            "--jwt-signing-key",
+            &long,
+            "--session-secret",
+            &long,
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::MissingInProduction("PUBLIC_URL")));
+    }
+
+    #[test]
+    fn short_key_is_accepted_in_development_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_settings(settings(&[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--jwt-signing-key",
+            "dev-key",
+        ]))
+        .unwrap();
+        assert_eq!(config.jwt_signing_key.expose(), b"dev-key");
+        assert_eq!(config.warnings.len(), 1);
+        assert!(!format!("{config:?}").contains("dev-key"));
+    }
+
+    #[test]
+    fn rejects_bad_public_url_and_database() {
+        assert!(normalise_origin("ftp://x").is_err());
+        assert!(normalise_origin("https://x.com/path").is_err());
+        assert_eq!(
+            normalise_origin("HTTPS://Auth.Example.com/").unwrap(),
+            "https://auth.example.com"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::from_settings(settings(&[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--database-url",
+            "mysql://root@localhost/db",
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::UnsupportedDatabase(s) if s == "mysql"));
+    }
+
+    #[test]
+    fn database_display_hides_credentials() {
+        assert_eq!(
+            redact_database_url("postgres://app:hunter2@db.internal:5432/auth?sslmode=require"),
+            "postgres://db.internal:5432/auth"
+        );
+        assert_eq!(
+            redact_database_url("sqlite://data/app.db?mode=rwc"),
+            "sqlite:data/app.db"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Spawns the application on a random port against a fresh database.
+
+use std::sync::OnceLock;
+
+use backend::config::{AppEnv, LogFormat, Settings};
+use backend::{AppState, Config};
+use server::startup::Application;
+use sqlx::Connection;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    // Keeps the SQLite file (and generated secrets) alive for the test's duration.
+    _data_dir: tempfile::TempDir,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their throwaway databases on.
+pub fn postgres_server_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A new, empty database per test, so tests never see each other's rows. `scripts/test`
+/// drops the `las_test_*` databases of earlier runs.
+pub async fn fresh_postgres_database() -> String {
+    let server = postgres_server_url();
+    let name = format!("las_test_{}", random_hex(8));
+    let mut conn = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is needed for these tests ({server}): {e}. \
+             Run scripts/test, or set TEST_POSTGRES_URL."
+        )
+    });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = server.rsplit_once('/').expect("TEST_POSTGRES_URL has a database");
+    format!("{base}/{name}")
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Settings {
+    Settings {
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        database_max_connections: 5,
+        app_env: AppEnv::Development,
+        public_url: None,
+        data_dir: data_dir.to_path_buf(),
+        jwt_signing_key: Some("integration-test-signing-key-0123456789abcdef".into()),
+        session_secret: None,
+        log_format: LogFormat::Text,
+        site_root: "../target/site".into(),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(engine: Engine) -> TestApp {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Spawns with settings adjusted by `customise` (lifetimes, rate limits, ...).
+    pub async fn spawn_with(engine: Engine, customise: impl FnOnce(&mut Settings)) -> TestApp {
+        init_tracing();
+        let data_dir = tempfile::tempdir().unwrap();
+        let database_url = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(fresh_postgres_database().await),
+        };
+        let mut settings = settings(data_dir.path(), database_url);
+        customise(&mut settings);
+        let config = Config::from_settings(settings).expect("valid test config");
+        let app = Application::build(config).await.expect("application builds");
+        let address = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            state,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// Logs from the app under test, shown by `cargo test` for failing tests when
+/// `TEST_LOG=1` is set.
+fn init_tracing() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            server::telemetry::init(LogFormat::Text);
+        }
+    });
+}
+
+/// Declares each listed `async fn(TestApp)` test twice: once on SQLite, once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::helpers::TestApp::spawn($crate::helpers::Engine::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::helpers::TestApp::spawn($crate::helpers::Engine::Postgres).await).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real router on a random port, against SQLite and PostgreSQL.
+
+mod helpers;
+
+mod foundation;
