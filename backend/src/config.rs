@@ -155,14 +155,18 @@ impl Config {
             None => default_public_url(s.site_addr),
         };
 
-        let database_url = s.database_url.unwrap_or_else(|| {
-            format!("sqlite://{}", s.data_dir.join("app.db").display())
-        });
+        let database_url = s
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", s.data_dir.join("app.db").display()));
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            let scheme = database_url.split(':').next().unwrap_or_default().to_owned();
+            let scheme = database_url
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             return Err(ConfigError::UnsupportedDatabase(scheme));
         }
 
@@ -296,7 +300,8 @@ fn default_public_url(addr: SocketAddr) -> String {
 
 fn normalise_origin(url: &str) -> Result<String, ConfigError> {
     let invalid = || ConfigError::InvalidPublicUrl(url.to_owned());
-    let trimmed = url.trim().trim_end_matches('/');
+    // Scheme and host are case-insensitive, and an origin has nothing else.
+    let trimmed = url.trim().trim_end_matches('/').to_ascii_lowercase();
     let rest = trimmed
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"))
@@ -304,7 +309,7 @@ fn normalise_origin(url: &str) -> Result<String, ConfigError> {
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(invalid());
     }
-    Ok(trimmed.to_ascii_lowercase())
+    Ok(trimmed)
 }
 
 fn redact_database_url(url: &str) -> String {
@@ -404,7 +409,10 @@ mod tests {
             &long,
         ]))
         .unwrap_err();
-        assert!(matches!(err, ConfigError::MissingInProduction("PUBLIC_URL")));
+        assert!(matches!(
+            err,
+            ConfigError::MissingInProduction("PUBLIC_URL")
+        ));
     }
 
     #[test]

@@ -134,7 +134,13 @@ mod tests {
 
     #[tokio::test]
     async fn bad_url_is_a_clear_error() {
-        let err = Db::connect("sqlite://", 1).await.unwrap_err();
-        assert!(!err.to_string().is_empty());
+        let err = Db::connect("sqlite://x.db?mode=sideways", 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DbError::InvalidUrl(_)), "{err}");
+        let err = Db::connect("postgres://nobody@127.0.0.1:1/none", 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DbError::Connect(_)), "{err}");
     }
 }

@@ -63,7 +63,10 @@ async fn serve_static(
 
 #[cfg(feature = "embed")]
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site/"]
+#[folder = "../target/site/"]
+// TypeScript declarations are for editors, not browsers.
+#[exclude = "*.d.ts"]
+#[exclude = "*.d.ts.*"]
 struct Site;
 
 #[cfg(feature = "embed")]
@@ -105,7 +108,10 @@ async fn serve_static(
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes());
     if not_modified {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).ok();
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .ok();
     }
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     builder = builder

@@ -4,5 +4,6 @@
 pub mod assets;
 pub mod cli;
 pub mod routes;
+pub mod security_headers;
 pub mod startup;
 pub mod telemetry;

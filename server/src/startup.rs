@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::{shell, App};
 use axum::extract::FromRef;
-use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use axum::Router;
 use backend::{AppState, Config, Db};
@@ -18,11 +18,10 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::{assets, routes};
+use crate::{assets, routes, security_headers};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -116,64 +115,30 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .fallback(assets::static_or_not_found)
         .with_state(server_state);
 
-    Ok(router.layer(security_headers()).layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request<_>| {
-                        let id = req
-                            .headers()
-                            .get(REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        // The path only: query strings can carry OAuth codes and tokens.
-                        tracing::info_span!(
-                            "request",
-                            request_id = %id,
-                            method = %req.method(),
-                            path = %req.uri().path(),
-                        )
-                    })
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
-            )
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
-    ))
-}
-
-/// Headers every response carries (the API contract's section 8). `if_not_present` lets a
-/// handler that knows better override one.
-fn security_headers() -> ServiceBuilder<
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        tower::layer::util::Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            tower::layer::util::Stack<
-                SetResponseHeaderLayer<HeaderValue>,
-                tower::layer::util::Stack<
-                    SetResponseHeaderLayer<HeaderValue>,
-                    tower::layer::util::Identity,
-                >,
-            >,
-        >,
-    >,
-> {
-    ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
+    Ok(router
+        .layer(axum::middleware::map_response(security_headers::add))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            // The path only: query strings can carry OAuth codes and tokens.
+                            tracing::info_span!(
+                                "request",
+                                request_id = %id,
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         ))
 }
 

@@ -51,7 +51,10 @@ async fn home_page_is_server_rendered(app: TestApp) {
         .starts_with("text/html"));
     let html = res.text().await.unwrap();
     assert!(html.contains("You are not authenticated."), "{html}");
-    assert!(html.contains("/pkg/leptos-auth-starter.js"), "hydration script: {html}");
+    assert!(
+        html.contains("/pkg/leptos-auth-starter.js"),
+        "hydration script: {html}"
+    );
     assert!(html.contains("/pkg/leptos-auth-starter.css"));
 }
 
@@ -86,7 +89,8 @@ async fn every_response_has_security_headers_and_a_request_id(app: TestApp) {
 fn server_binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
     // Only what each test sets: a developer's own .env or DATABASE_URL must not leak in.
-    cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd
 }
 
@@ -94,7 +98,10 @@ fn server_binary() -> Command {
 fn help_lists_every_setting_with_its_default_and_no_secret() {
     let out = server_binary()
         .arg("--help")
-        .env("JWT_SIGNING_KEY", "do-not-print-this-signing-key-0123456789")
+        .env(
+            "JWT_SIGNING_KEY",
+            "do-not-print-this-signing-key-0123456789",
+        )
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -132,7 +139,10 @@ fn production_refuses_to_start_without_real_secrets() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("JWT_SIGNING_KEY"), "{stderr}");
-    assert!(!stderr.contains("too-short"), "never echo a secret: {stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "never echo a secret: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 

@@ -32,17 +32,21 @@ pub fn postgres_server_url() -> String {
 pub async fn fresh_postgres_database() -> String {
     let server = postgres_server_url();
     let name = format!("las_test_{}", random_hex(8));
-    let mut conn = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is needed for these tests ({server}): {e}. \
+    let mut conn = sqlx::PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed for these tests ({server}): {e}. \
              Run scripts/test, or set TEST_POSTGRES_URL."
-        )
-    });
+            )
+        });
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
         .expect("create test database");
-    let (base, _) = server.rsplit_once('/').expect("TEST_POSTGRES_URL has a database");
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL has a database");
     format!("{base}/{name}")
 }
 
@@ -84,7 +88,9 @@ impl TestApp {
         let mut settings = settings(data_dir.path(), database_url);
         customise(&mut settings);
         let config = Config::from_settings(settings).expect("valid test config");
-        let app = Application::build(config).await.expect("application builds");
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
         let address = format!("http://{}", app.local_addr());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
