@@ -86,6 +86,177 @@ pub struct Settings {
     /// Directory of the built site (JS, WASM, CSS) when the binary does not embed it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    /// JWT signing algorithm.
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, ignore_case = true, default_value_t = JwtAlgorithm::Hs512)]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// Access token lifetime, in seconds.
+    #[arg(long, env = "JWT_ACCESS_TOKEN_LIFETIME", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_access_token_lifetime: i64,
+
+    /// Refresh token lifetime, in seconds (each rotation starts a new one).
+    #[arg(long, env = "JWT_REFRESH_TOKEN_LIFETIME", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_refresh_token_lifetime: i64,
+
+    /// Absolute lifetime of a sign-in, in seconds: refreshing never extends it further.
+    #[arg(long, env = "JWT_SESSION_LIFETIME", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_session_lifetime: i64,
+
+    /// Issue a new refresh token on every refresh and retire the old one.
+    #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub jwt_rotate_refresh_tokens: bool,
+
+    /// Seconds during which a just-rotated refresh token still yields the same successor
+    /// (two tabs refreshing at once); a later replay revokes the whole sign-in.
+    #[arg(long, env = "JWT_REFRESH_REUSE_GRACE", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=60))]
+    pub jwt_refresh_reuse_grace: i64,
+
+    /// `iss` claim to issue and require (optional).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// `aud` claim to issue and require (optional).
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// How often each instance reloads session revocations made by other instances, in ms.
+    #[arg(long, env = "REVOCATION_SYNC_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..))]
+    pub revocation_sync_interval_ms: u64,
+
+    /// Password hashes computed at once (argon2id uses 19 MiB and one core each).
+    /// [default: half the CPU cores, at least 1]
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Origins allowed to call the API from a browser (comma-separated).
+    /// [default in development: http://localhost:3000,http://127.0.0.1:3000]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
+
+    /// Rate limits on login, register and refresh (switch off for load tests only).
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_enabled: bool,
+
+    /// Login attempts per minute, per client IP and per account.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_login_per_minute: u32,
+
+    /// Sign-ups per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_REGISTER_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_register_per_minute: u32,
+
+    /// Token refreshes per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_REFRESH_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_refresh_per_minute: u32,
+
+    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs). Without
+    /// them the client IP is the connection's peer address.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+}
+
+impl Settings {
+    /// Parses command-line style arguments (the environment fills in the rest), exactly as
+    /// the binary does; for tests and tools that build a configuration in code.
+    pub fn from_args<I, T>(args: I) -> Result<Settings, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let argv = std::iter::once(std::ffi::OsString::from("server"))
+            .chain(args.into_iter().map(Into::into));
+        <Wrapper as clap::Parser>::try_parse_from(argv).map(|w| w.settings)
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    #[value(name = "HS256")]
+    Hs256,
+    #[value(name = "HS384")]
+    Hs384,
+    #[value(name = "HS512")]
+    Hs512,
+}
+
+impl JwtAlgorithm {
+    pub fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        match self {
+            JwtAlgorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
+            JwtAlgorithm::Hs384 => jsonwebtoken::Algorithm::HS384,
+            JwtAlgorithm::Hs512 => jsonwebtoken::Algorithm::HS512,
+        }
+    }
+}
+
+/// Rate limits; `None` when switched off.
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    pub login_per_minute: u32,
+    pub register_per_minute: u32,
+    pub refresh_per_minute: u32,
+}
+
+/// An IP network (`10.0.0.0/8`, or a single address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| format!("invalid IP {s:?}"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("invalid prefix in {s:?}"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() / 2).max(1))
+        .unwrap_or(1)
 }
 
 /// A secret value: never printed, never serialised.
@@ -122,6 +293,20 @@ pub struct Config {
     pub session_secret: Secret,
     pub log_format: LogFormat,
     pub site_root: PathBuf,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub jwt_access_token_lifetime: i64,
+    pub jwt_refresh_token_lifetime: i64,
+    pub jwt_session_lifetime: i64,
+    pub jwt_rotate_refresh_tokens: bool,
+    pub jwt_refresh_reuse_grace: i64,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub revocation_sync_interval: std::time::Duration,
+    pub password_hash_concurrency: usize,
+    /// Normalised origins (`scheme://host[:port]`).
+    pub cors_allowed_origins: Vec<String>,
+    pub rate_limits: Option<RateLimitConfig>,
+    pub trusted_proxies: Vec<IpNet>,
     /// Human-readable notes about relaxed settings, logged once tracing is up.
     pub warnings: Vec<String>,
 }
@@ -136,6 +321,10 @@ pub enum ConfigError {
     InvalidPublicUrl(String),
     #[error("DATABASE_URL must start with sqlite: or postgres:// (got scheme {0:?})")]
     UnsupportedDatabase(String),
+    #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
+    InvalidCorsOrigin(String),
+    #[error("invalid TRUSTED_PROXIES: {0}")]
+    InvalidTrustedProxy(String),
     #[error("cannot use data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -187,7 +376,57 @@ impl Config {
             &mut warnings,
         )?;
 
+        let cors_allowed_origins = match s.cors_allowed_origins {
+            Some(list) => list
+                .iter()
+                .map(|o| o.trim())
+                .filter(|o| !o.is_empty())
+                .map(|o| normalise_origin(o).map_err(|_| ConfigError::InvalidCorsOrigin(o.into())))
+                .collect::<Result<Vec<_>, _>>()?,
+            None if production => Vec::new(),
+            None => vec![
+                "http://localhost:3000".to_owned(),
+                "http://127.0.0.1:3000".to_owned(),
+            ],
+        };
+        let trusted_proxies = s
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.parse::<IpNet>().map_err(ConfigError::InvalidTrustedProxy))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rate_limits = s.rate_limit_enabled.then_some(RateLimitConfig {
+            login_per_minute: s.rate_limit_login_per_minute,
+            register_per_minute: s.rate_limit_register_per_minute,
+            refresh_per_minute: s.rate_limit_refresh_per_minute,
+        });
+        if !s.rate_limit_enabled {
+            warnings.push(
+                "RATE_LIMIT_ENABLED=false: login, register and refresh are not rate-limited"
+                    .to_owned(),
+            );
+        }
+
         Ok(Config {
+            jwt_algorithm: s.jwt_algorithm,
+            jwt_access_token_lifetime: s.jwt_access_token_lifetime,
+            jwt_refresh_token_lifetime: s.jwt_refresh_token_lifetime,
+            jwt_session_lifetime: s.jwt_session_lifetime,
+            jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
+            jwt_refresh_reuse_grace: s.jwt_refresh_reuse_grace,
+            jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),
+            jwt_audience: s.jwt_audience.filter(|v| !v.is_empty()),
+            revocation_sync_interval: std::time::Duration::from_millis(
+                s.revocation_sync_interval_ms,
+            ),
+            password_hash_concurrency: s
+                .password_hash_concurrency
+                .unwrap_or_else(default_hash_concurrency)
+                .max(1),
+            cors_allowed_origins,
+            rate_limits,
+            trusted_proxies,
             site_addr: s.site_addr,
             database_url,
             database_max_connections: s.database_max_connections.max(1),
@@ -329,18 +568,9 @@ fn redact_database_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct TestCli {
-        #[command(flatten)]
-        settings: Settings,
-    }
 
     fn settings(args: &[&str]) -> Settings {
-        let mut argv = vec!["server"];
-        argv.extend_from_slice(args);
-        TestCli::try_parse_from(argv).unwrap().settings
+        Settings::from_args(args).unwrap()
     }
 
     #[test]
@@ -447,6 +677,21 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(matches!(err, ConfigError::UnsupportedDatabase(s) if s == "mysql"));
+    }
+
+    #[test]
+    fn ip_networks() {
+        let net: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let one: IpNet = "127.0.0.1".parse().unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(one.contains("::ffff:127.0.0.1".parse().unwrap()));
+        let v6: IpNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        let all: IpNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
     }
 
     #[test]

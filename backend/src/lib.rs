@@ -1,10 +1,13 @@
-//! The server-side domain of leptos-auth-starter: configuration, storage and, as they
-//! arrive, authentication and the REST API. Nothing here is compiled into the WASM bundle:
-//! `app` depends on this crate only with its `ssr` feature.
+//! The server-side domain of leptos-auth-starter: configuration, storage, authentication
+//! and the REST API. Nothing here is compiled into the WASM bundle: `app` depends on this
+//! crate only with its `ssr` feature.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod state;
+pub mod users;
 
 pub use config::{AppEnv, Config, Settings};
 pub use db::Db;

@@ -1,5 +1,10 @@
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::api::rate_limit::RateLimits;
+use crate::auth::jwt::JwtCodec;
+use crate::auth::password::Passwords;
+use crate::auth::tokens::{TokenSettings, Tokens};
 use crate::config::Config;
 use crate::db::Db;
 
@@ -8,13 +13,65 @@ use crate::db::Db;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    pub passwords: Passwords,
+    pub tokens: Tokens,
+    /// `None` when rate limiting is switched off.
+    pub rate_limits: Option<Arc<RateLimits>>,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
+        let codec = JwtCodec::hmac(
+            config.jwt_algorithm.to_jsonwebtoken(),
+            config.jwt_signing_key.expose(),
+            config.jwt_issuer.clone(),
+            config.jwt_audience.clone(),
+        );
+        let tokens = Tokens::new(
+            codec,
+            TokenSettings {
+                access_lifetime_secs: config.jwt_access_token_lifetime,
+                refresh_lifetime_secs: config.jwt_refresh_token_lifetime,
+                session_lifetime_secs: config.jwt_session_lifetime,
+                reuse_grace_secs: config.jwt_refresh_reuse_grace,
+                rotate_refresh_tokens: config.jwt_rotate_refresh_tokens,
+            },
+            db.clone(),
+        );
+        crate::auth::password_rules::preload();
         AppState {
+            passwords: Passwords::new(config.password_hash_concurrency),
+            rate_limits: config
+                .rate_limits
+                .as_ref()
+                .map(|limits| Arc::new(RateLimits::new(limits))),
             config: Arc::new(config),
             db,
+            tokens,
         }
+    }
+
+    /// Housekeeping that runs for the life of the process: reload session revocations made
+    /// by other instances, and forget idle rate-limit keys.
+    pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.config.revocation_sync_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_prune = tokio::time::Instant::now();
+            loop {
+                tick.tick().await;
+                let now = chrono::Utc::now().timestamp();
+                if let Err(error) = state.tokens.revocations().sync(&state.db, now).await {
+                    tracing::warn!(%error, "could not sync session revocations");
+                }
+                if last_prune.elapsed() > Duration::from_secs(60) {
+                    if let Some(limits) = &state.rate_limits {
+                        limits.prune();
+                    }
+                    last_prune = tokio::time::Instant::now();
+                }
+            }
+        })
     }
 }

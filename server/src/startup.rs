@@ -61,6 +61,13 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
         let state = AppState::new(config, db);
+        // Revocations made before this instance started must count from the first request.
+        state
+            .tokens
+            .revocations()
+            .sync(&state.db, chrono::Utc::now().timestamp())
+            .await
+            .context("loading session revocations")?;
         let router = router(state.clone())?;
         Ok(Application {
             listener,
@@ -84,12 +91,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let background = self.state.spawn_background_tasks();
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
+        background.abort();
         self.state.db.close().await;
         result
     }
@@ -103,6 +112,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     };
     let routes = generate_route_list(App);
 
+    let api = backend::api::router(state.clone());
     let router = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -113,7 +123,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             move || shell(leptos.clone()),
         )
         .fallback(assets::static_or_not_found)
-        .with_state(server_state);
+        .with_state(server_state)
+        .merge(api);
 
     Ok(router
         .layer(axum::middleware::map_response(security_headers::add))

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use backend::config::{AppEnv, LogFormat, Settings};
+use backend::config::{LogFormat, Settings};
 use backend::{AppState, Config};
 use server::startup::Application;
 use sqlx::Connection;
@@ -57,19 +57,32 @@ pub fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Test settings: development mode, a fixed signing key, rate limits off (the tests that
+/// exercise them switch them on), and nothing from the developer's environment that matters.
 pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Settings {
-    Settings {
-        site_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url,
-        database_max_connections: 5,
-        app_env: AppEnv::Development,
-        public_url: None,
-        data_dir: data_dir.to_path_buf(),
-        jwt_signing_key: Some("integration-test-signing-key-0123456789abcdef".into()),
-        session_secret: None,
-        log_format: LogFormat::Text,
-        site_root: "../target/site".into(),
-    }
+    let mut settings = Settings::from_args([
+        "--site-addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--jwt-signing-key",
+        "integration-test-signing-key-0123456789abcdef",
+        "--app-env",
+        "development",
+        "--rate-limit-enabled",
+        "false",
+        "--database-max-connections",
+        "5",
+        "--site-root",
+        "../target/site",
+    ])
+    .expect("valid test settings");
+    settings.database_url = database_url;
+    settings.public_url = None;
+    settings.session_secret = None;
+    settings.trusted_proxies = None;
+    settings.cors_allowed_origins = None;
+    settings
 }
 
 impl TestApp {

@@ -1,0 +1,24 @@
+//! Response bodies shared by several endpoints.
+
+use serde::Serialize;
+
+use crate::auth::tokens::TokenPair;
+use crate::users::{User, UserDetails};
+
+/// register, login and social login: keys in dj-rest-auth's order.
+#[derive(Debug, Serialize)]
+pub struct LoginBody {
+    pub access: String,
+    pub refresh: String,
+    pub user: UserDetails,
+}
+
+impl LoginBody {
+    pub fn new(pair: TokenPair, user: &User) -> LoginBody {
+        LoginBody {
+            access: pair.access.token,
+            refresh: pair.refresh.token,
+            user: UserDetails::from(user),
+        }
+    }
+}

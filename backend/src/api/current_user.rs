@@ -1,0 +1,117 @@
+//! Who is calling: the extractors a handler adds to require (or accept) a signed-in user.
+//!
+//! ```ignore
+//! async fn dashboard(CurrentUser { user, .. }: CurrentUser) -> String {
+//!     format!("Hello, {}!", user.username)
+//! }
+//! ```
+//!
+//! `CurrentUser` rejects the request with the contract's 401 bodies when there is no valid
+//! access token, the token's session was revoked, or the user is gone or inactive.
+//! `MaybeUser` lets anonymous requests through, but still refuses an invalid token (as DRF
+//! does: a client sending a bad token should learn about it).
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+
+use super::error::ApiError;
+use crate::auth::jwt::Claims;
+use crate::state::AppState;
+use crate::users::{self, User};
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: User,
+    /// The access token's claims (`sid` names the sign-in session).
+    pub claims: Claims,
+}
+
+#[derive(Clone, Debug)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+/// The bearer token of an `Authorization` header, simplejwt's way: another scheme (or no
+/// header) means "no credentials", `Bearer` alone or with extra parts is malformed.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Ok(value) = value.to_str() else {
+        return Ok(None);
+    };
+    let mut parts = value.split_ascii_whitespace();
+    if parts.next() != Some("Bearer") {
+        return Ok(None);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(Some(token)),
+        _ => Err(ApiError::BadAuthorizationHeader),
+    }
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
+    let claims = state
+        .tokens
+        .authenticate(token)
+        .map_err(ApiError::BearerNotValid)?;
+    let user = users::find_by_id(&state.db, claims.user_id)
+        .await?
+        .ok_or(ApiError::UserNotFound)?;
+    if !user.is_active {
+        return Err(ApiError::UserInactive);
+    }
+    Ok(CurrentUser { user, claims })
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        match bearer_token(&parts.headers)? {
+            Some(token) => authenticate(&state, token).await,
+            None => Err(ApiError::NotAuthenticated),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        match bearer_token(&parts.headers)? {
+            Some(token) => Ok(MaybeUser(Some(authenticate(&state, token).await?))),
+            None => Ok(MaybeUser(None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn parses_like_simplejwt() {
+        assert_eq!(bearer_token(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(bearer_token(&headers("Bearer abc")).unwrap(), Some("abc"));
+        assert_eq!(bearer_token(&headers("Token abc")).unwrap(), None);
+        assert_eq!(bearer_token(&headers("bearer abc")).unwrap(), None);
+        assert!(bearer_token(&headers("Bearer")).is_err());
+        assert!(bearer_token(&headers("Bearer a b")).is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! The REST API under `/api/auth/`, compatible with dj-rest-auth + simplejwt clients
+//! (`shared/docs/api-contract.md`), plus an example of a protected endpoint of your own.
+
+pub mod bodies;
+pub mod client_ip;
+pub mod cors;
+pub mod current_user;
+pub mod error;
+pub mod example;
+pub mod fields;
+pub mod login;
+pub mod logout;
+pub mod methods;
+pub mod rate_limit;
+pub mod register;
+pub mod token;
+pub mod user;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, MethodRouter};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use current_user::{CurrentUser, MaybeUser};
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// `(path, router)` for each endpoint; paths end in a slash, as in Django.
+fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    let post_only = |name, handler: MethodRouter<AppState>| {
+        handler.fallback(methods::fallback(name, "POST, OPTIONS"))
+    };
+    vec![
+        (
+            "/api/auth/register/",
+            post_only("Register", post(register::register)),
+        ),
+        ("/api/auth/login/", post_only("Login", post(login::login))),
+        (
+            "/api/auth/logout/",
+            post_only("Logout", post(logout::logout)),
+        ),
+        ("/api/auth/user/", any(user::user)),
+        (
+            "/api/auth/token/verify/",
+            post_only("Token Verify", post(token::verify)),
+        ),
+        (
+            "/api/auth/token/refresh/",
+            post_only("Token Refresh", post(token::refresh)),
+        ),
+        (
+            "/api/example/protected/",
+            get(example::protected).fallback(methods::fallback("Protected", "GET, HEAD, OPTIONS")),
+        ),
+    ]
+}
+
+/// The API routes, with CORS for the configured origins. Merge into the app's router.
+pub fn router(state: AppState) -> Router {
+    let origins = cors::AllowedOrigins(Arc::new(state.config.cors_allowed_origins.clone()));
+    let mut router = Router::new();
+    for (path, endpoint) in endpoints() {
+        let without_slash = path.trim_end_matches('/');
+        router = router
+            .route(path, endpoint)
+            .route(without_slash, any(append_slash));
+    }
+    router
+        // Unknown API paths get JSON, not the web app's 404 page. Server functions under
+        // /api/ have their own, more specific routes, which win.
+        .route("/api/{*rest}", any(not_found))
+        .layer(axum::middleware::from_fn_with_state(origins, cors::cors))
+        .with_state(state)
+}
+
+/// Django's `APPEND_SLASH`: a permanent redirect to the same URL with the slash.
+async fn append_slash(req: Request) -> Response {
+    let uri = req.uri();
+    let location = match uri.query() {
+        Some(query) => format!("{}/?{query}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "detail": "Not found." })),
+    )
+        .into_response()
+}

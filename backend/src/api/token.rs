@@ -1,0 +1,60 @@
+//! `POST /api/auth/token/verify/` and `POST /api/auth/token/refresh/`.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::client_ip::ClientIp;
+use super::error::{ApiError, FieldErrors};
+use super::fields::{Fields, Text};
+use crate::auth::tokens::format_expiration;
+use crate::state::AppState;
+
+pub async fn verify(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let token = fields.text("token", Text::REQUIRED, &mut errors);
+    errors.into_result()?;
+    state
+        .tokens
+        .verify(&token.unwrap_or_default())
+        .map_err(ApiError::TokenNotValid)?;
+    Ok(Json(json!({})))
+}
+
+/// dj-rest-auth's refresh body: simplejwt's fields, then the expirations.
+#[derive(Debug, Serialize)]
+pub struct RefreshBody {
+    pub access: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+    pub access_expiration: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expiration: Option<String>,
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    fields: Fields,
+) -> Result<Json<RefreshBody>, ApiError> {
+    if let Some(limits) = &state.rate_limits {
+        limits.refresh(ip)?;
+    }
+    let mut errors = FieldErrors::new();
+    let token = fields.text("refresh", Text::REQUIRED, &mut errors);
+    errors.into_result()?;
+    let refreshed = state.tokens.refresh(&token.unwrap_or_default()).await?;
+    Ok(Json(RefreshBody {
+        access: refreshed.access.token,
+        access_expiration: format_expiration(refreshed.access.expires_at),
+        refresh_expiration: refreshed
+            .refresh
+            .as_ref()
+            .map(|r| format_expiration(r.expires_at)),
+        refresh: refreshed.refresh.map(|r| r.token),
+    }))
+}

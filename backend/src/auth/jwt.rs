@@ -1,0 +1,337 @@
+//! JSON Web Tokens in simplejwt's format, validated strictly.
+//!
+//! Every claim we issue is required on the way back in, with its exact type; the algorithm
+//! is pinned by configuration (so `none`, or HS256 signed with our HS512 key, is refused);
+//! expiry has zero leeway (`exp == now` is expired).
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// Claims, in simplejwt's order, plus `sid` (the refresh-token family, i.e. the sign-in
+/// session) and, when configured, `iss` and `aud`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub token_type: TokenType,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub user_id: i64,
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum JwtError {
+    /// Bad signature, wrong algorithm, malformed, expired, odd claim types: all the same to
+    /// a client, which must get a fresh token.
+    #[error("Token is invalid or expired")]
+    Invalid,
+    #[error("Token has wrong type")]
+    WrongType,
+}
+
+/// Signing and verification keys plus the validation rules. Cheap to clone.
+#[derive(Clone)]
+pub struct JwtCodec {
+    header: Header,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl std::fmt::Debug for JwtCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtCodec")
+            .field("algorithm", &self.header.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtCodec {
+    /// An HMAC codec (HS256, HS384 or HS512) keyed with `secret`.
+    pub fn hmac(
+        algorithm: Algorithm,
+        secret: &[u8],
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> JwtCodec {
+        assert!(
+            matches!(
+                algorithm,
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            ),
+            "hmac codec needs an HS* algorithm"
+        );
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        let mut required = vec!["exp"];
+        match &audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = &issuer {
+            validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        validation.set_required_spec_claims(&required);
+        JwtCodec {
+            header: Header::new(algorithm),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer,
+            audience,
+        }
+    }
+
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    pub fn encode(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&self.header, claims, &self.encoding)
+            .expect("HMAC signing of serialisable claims cannot fail")
+    }
+
+    /// Verifies signature, algorithm and expiry and returns the claims, whatever their type.
+    pub fn decode(&self, token: &str, now: i64) -> Result<Claims, JwtError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| JwtError::Invalid)?;
+        let claims = data.claims;
+        // jsonwebtoken accepts `exp == now`; simplejwt (and we) do not.
+        if claims.exp <= now || !is_token_id(&claims.jti) || !is_token_id(&claims.sid) {
+            return Err(JwtError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// [`decode`](Self::decode), then checks the token type.
+    pub fn decode_typed(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: i64,
+    ) -> Result<Claims, JwtError> {
+        let claims = self.decode(token, now)?;
+        if claims.token_type != expected {
+            return Err(JwtError::WrongType);
+        }
+        Ok(claims)
+    }
+}
+
+/// 32 lowercase hex digits, like simplejwt's `uuid4().hex`.
+pub fn new_token_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn is_token_id(value: &str) -> bool {
+    value.len() == 32
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"unit-test-signing-key-of-sufficient-length-0123456789";
+    const NOW: i64 = 1_800_000_000;
+
+    fn codec() -> JwtCodec {
+        JwtCodec::hmac(Algorithm::HS512, KEY, None, None)
+    }
+
+    fn claims(token_type: TokenType) -> Claims {
+        Claims {
+            token_type,
+            exp: NOW + 60,
+            iat: NOW,
+            jti: new_token_id(),
+            user_id: 7,
+            sid: new_token_id(),
+            iss: None,
+            aud: None,
+        }
+    }
+
+    fn b64(json: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn sign_raw(alg: Algorithm, payload: &serde_json::Value, key: &[u8]) -> String {
+        jsonwebtoken::encode(&Header::new(alg), payload, &EncodingKey::from_secret(key)).unwrap()
+    }
+
+    #[test]
+    fn round_trip_in_simplejwt_layout() {
+        let c = claims(TokenType::Access);
+        let token = codec().encode(&c);
+        let header: serde_json::Value = {
+            use base64::Engine;
+            let part = token.split('.').next().unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(header["alg"], "HS512");
+        assert_eq!(header["typ"], "JWT");
+        let payload = {
+            use base64::Engine;
+            let part = token.split('.').nth(1).unwrap();
+            String::from_utf8(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert!(
+            payload.starts_with("{\"token_type\":\"access\",\"exp\":"),
+            "{payload}"
+        );
+        assert_eq!(codec().decode(&token, NOW).unwrap(), c);
+    }
+
+    #[test]
+    fn zero_leeway() {
+        let mut c = claims(TokenType::Access);
+        c.exp = NOW;
+        assert_eq!(
+            codec().decode(&codec().encode(&c), NOW),
+            Err(JwtError::Invalid)
+        );
+        c.exp = NOW + 1;
+        assert!(codec().decode(&codec().encode(&c), NOW).is_ok());
+    }
+
+    #[test]
+    fn refuses_other_algorithms_and_none() {
+        let payload = serde_json::to_value(claims(TokenType::Access)).unwrap();
+        let hs256 = sign_raw(Algorithm::HS256, &payload, KEY);
+        assert_eq!(codec().decode(&hs256, NOW), Err(JwtError::Invalid));
+
+        let unsigned = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"JWT"}"#),
+            b64(&payload.to_string())
+        );
+        assert_eq!(codec().decode(&unsigned, NOW), Err(JwtError::Invalid));
+
+        let other_key = sign_raw(
+            Algorithm::HS512,
+            &payload,
+            b"another-key-entirely-0123456789abcdef",
+        );
+        assert_eq!(codec().decode(&other_key, NOW), Err(JwtError::Invalid));
+    }
+
+    #[test]
+    fn tampered_payload_is_refused() {
+        let token = codec().encode(&claims(TokenType::Access));
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut forged = claims(TokenType::Access);
+        forged.user_id = 1;
+        parts[1] = b64(&serde_json::to_string(&forged).unwrap());
+        assert_eq!(
+            codec().decode(&parts.join("."), NOW),
+            Err(JwtError::Invalid)
+        );
+    }
+
+    #[test]
+    fn odd_claim_types_and_missing_claims_are_invalid() {
+        let base = serde_json::to_value(claims(TokenType::Access)).unwrap();
+        let cases: Vec<(&str, serde_json::Value)> = vec![
+            ("user_id", serde_json::json!("abc")),
+            ("exp", serde_json::json!("123")),
+            ("iat", serde_json::json!(1.5)),
+            ("jti", serde_json::json!(12)),
+            ("token_type", serde_json::json!("id")),
+            ("sid", serde_json::json!("not-hex")),
+        ];
+        for (claim, value) in cases {
+            let mut payload = base.clone();
+            payload[claim] = value;
+            let token = sign_raw(Algorithm::HS512, &payload, KEY);
+            assert_eq!(
+                codec().decode(&token, NOW),
+                Err(JwtError::Invalid),
+                "{claim}"
+            );
+        }
+        for claim in ["token_type", "exp", "iat", "jti", "user_id", "sid"] {
+            let mut payload = base.clone();
+            payload.as_object_mut().unwrap().remove(claim);
+            let token = sign_raw(Algorithm::HS512, &payload, KEY);
+            assert_eq!(
+                codec().decode(&token, NOW),
+                Err(JwtError::Invalid),
+                "{claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_type_is_checked() {
+        let token = codec().encode(&claims(TokenType::Refresh));
+        assert_eq!(
+            codec().decode_typed(&token, TokenType::Access, NOW),
+            Err(JwtError::WrongType)
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_when_configured() {
+        let strict = JwtCodec::hmac(
+            Algorithm::HS512,
+            KEY,
+            Some("https://auth.example.com".into()),
+            Some("api".into()),
+        );
+        let mut c = claims(TokenType::Access);
+        // Without iss/aud, signed with the right key: refused.
+        assert_eq!(
+            strict.decode(&codec().encode(&c), NOW),
+            Err(JwtError::Invalid)
+        );
+        c.iss = Some("https://auth.example.com".into());
+        c.aud = Some("api".into());
+        assert!(strict.decode(&strict.encode(&c), NOW).is_ok());
+        c.aud = Some("other".into());
+        assert_eq!(
+            strict.decode(&strict.encode(&c), NOW),
+            Err(JwtError::Invalid)
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! Sign-in sessions as token families: issue, refresh with rotation, revoke.
+//!
+//! One implementation serves the REST API and the browser session alike.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
+use crate::auth::revocations::Revocations;
+use crate::db::{Db, DbError};
+use crate::with_db;
+
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    pub access_lifetime_secs: i64,
+    pub refresh_lifetime_secs: i64,
+    /// No refresh extends a sign-in beyond this, counted from sign-in.
+    pub session_lifetime_secs: i64,
+    /// A rotated refresh token replayed within this window gets the same successor.
+    pub reuse_grace_secs: i64,
+    pub rotate_refresh_tokens: bool,
+}
+
+/// A signed token and when it expires (for the `*_expiration` fields).
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access: IssuedToken,
+    pub refresh: IssuedToken,
+    pub sid: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Refreshed {
+    pub access: IssuedToken,
+    /// The successor refresh token; `None` when rotation is off.
+    pub refresh: Option<IssuedToken>,
+}
+
+#[derive(Debug, Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    #[error("the user is deleted or inactive")]
+    NoActiveAccount,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for TokenError {
+    fn from(e: sqlx::Error) -> Self {
+        TokenError::Db(DbError::Query(e))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    codec: JwtCodec,
+    settings: TokenSettings,
+    revocations: Arc<Revocations>,
+    db: Db,
+}
+
+impl Tokens {
+    pub fn new(codec: JwtCodec, settings: TokenSettings, db: Db) -> Tokens {
+        let revocations = Arc::new(Revocations::new(settings.access_lifetime_secs));
+        Tokens {
+            codec,
+            settings,
+            revocations,
+            db,
+        }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revocations
+    }
+
+    pub fn codec(&self) -> &JwtCodec {
+        &self.codec
+    }
+
+    /// Starts a sign-in session for `user_id`: a new family and its first token pair.
+    pub async fn sign_in(&self, user_id: i64) -> Result<TokenPair, DbError> {
+        let now = Utc::now();
+        let iat = now.timestamp();
+        let sid = new_token_id();
+        let session_expires = iat + self.settings.session_lifetime_secs;
+        let refresh_exp = (iat + self.settings.refresh_lifetime_secs).min(session_expires);
+        let refresh_jti = new_token_id();
+        let refresh_hash = hash_jti(&refresh_jti);
+
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO token_families (id, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&sid)
+            .bind(user_id)
+            .bind(iat)
+            .bind(session_expires)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens (jti_hash, family_id, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&refresh_hash)
+            .bind(&sid)
+            .bind(iat)
+            .bind(refresh_exp)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+
+        let access = self.issue_access(user_id, &sid, now);
+        let refresh = IssuedToken {
+            token: self.codec.encode(&self.claims(
+                TokenType::Refresh,
+                refresh_jti,
+                user_id,
+                &sid,
+                iat,
+                refresh_exp,
+            )),
+            expires_at: expiration(now, refresh_exp - iat),
+        };
+        Ok(TokenPair {
+            access,
+            refresh,
+            sid,
+        })
+    }
+
+    /// Checks an access token for an API request: signature, expiry, type, and that its
+    /// session was not revoked (in memory, no database round trip).
+    pub fn authenticate(&self, token: &str) -> Result<Claims, JwtError> {
+        let claims = self
+            .codec
+            .decode_typed(token, TokenType::Access, Utc::now().timestamp())?;
+        if self.revocations.is_revoked(&claims.sid) {
+            return Err(JwtError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// The `token/verify/` check: any token type we issued, unexpired, session not revoked.
+    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        let claims = self.codec.decode(token, Utc::now().timestamp())?;
+        if self.revocations.is_revoked(&claims.sid) {
+            return Err(JwtError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// Exchanges a refresh token for a new access token and, with rotation, a successor
+    /// refresh token; the exchanged one is retired atomically.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed, TokenError> {
+        let now = Utc::now();
+        let iat = now.timestamp();
+        let claims = self
+            .codec
+            .decode_typed(refresh_token, TokenType::Refresh, iat)?;
+
+        let family: Option<(i64, i64, Option<i64>, bool)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT f.user_id, f.expires_at, f.revoked_at, u.is_active \
+                 FROM token_families f JOIN users u ON u.id = f.user_id WHERE f.id = $1",
+            )
+            .bind(&claims.sid)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(DbError::Query)?;
+        let Some((user_id, session_expires, revoked_at, is_active)) = family else {
+            // Unknown session: the user was deleted (cascade) or the token is not ours.
+            return Err(TokenError::NoActiveAccount);
+        };
+        if revoked_at.is_some() || session_expires <= iat || user_id != claims.user_id {
+            return Err(JwtError::Invalid.into());
+        }
+        if !is_active {
+            return Err(TokenError::NoActiveAccount);
+        }
+
+        let access = self.issue_access(user_id, &claims.sid, now);
+        if !self.settings.rotate_refresh_tokens {
+            return Ok(Refreshed {
+                access,
+                refresh: None,
+            });
+        }
+
+        let old_hash = hash_jti(&claims.jti);
+        let new_jti = new_token_id();
+        let new_exp = (iat + self.settings.refresh_lifetime_secs).min(session_expires);
+        let rotated = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let won = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $1, successor_jti = $2 \
+                 WHERE jti_hash = $3 AND family_id = $4 AND rotated_at IS NULL",
+            )
+            .bind(iat)
+            .bind(&new_jti)
+            .bind(&old_hash)
+            .bind(&claims.sid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if won {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (jti_hash, family_id, issued_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash_jti(&new_jti))
+                .bind(&claims.sid)
+                .bind(iat)
+                .bind(new_exp)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            Ok::<bool, sqlx::Error>(won)
+        })?;
+
+        if rotated {
+            let token = self.codec.encode(&self.claims(
+                TokenType::Refresh,
+                new_jti,
+                user_id,
+                &claims.sid,
+                iat,
+                new_exp,
+            ));
+            return Ok(Refreshed {
+                access,
+                refresh: Some(IssuedToken {
+                    token,
+                    expires_at: expiration(now, new_exp - iat),
+                }),
+            });
+        }
+
+        // Someone exchanged this token before us.
+        let successor = self.successor(&old_hash, &claims.sid).await?;
+        match successor {
+            Some((rotated_at, jti, issued_at, expires_at))
+                if iat - rotated_at <= self.settings.reuse_grace_secs =>
+            {
+                // Racing tabs: hand out the same successor, re-signed byte for byte.
+                let token = self.codec.encode(&self.claims(
+                    TokenType::Refresh,
+                    jti,
+                    user_id,
+                    &claims.sid,
+                    issued_at,
+                    expires_at,
+                ));
+                Ok(Refreshed {
+                    access,
+                    refresh: Some(IssuedToken {
+                        token,
+                        expires_at: Utc.timestamp_opt(expires_at, 0).single().unwrap_or(now),
+                    }),
+                })
+            }
+            Some(_) => {
+                // A retired token used again later: it was copied. End the whole session.
+                tracing::warn!(sid = %claims.sid, user_id, "refresh token reuse; revoking session");
+                self.revoke(&claims.sid, "refresh token reuse").await?;
+                Err(JwtError::Invalid.into())
+            }
+            None => Err(JwtError::Invalid.into()),
+        }
+    }
+
+    /// The retired token's successor: (rotated_at, successor jti, its iat, its exp).
+    async fn successor(
+        &self,
+        old_hash: &str,
+        sid: &str,
+    ) -> Result<Option<(i64, String, i64, i64)>, DbError> {
+        let retired: Option<(Option<i64>, Option<String>)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT rotated_at, successor_jti FROM refresh_tokens \
+                 WHERE jti_hash = $1 AND family_id = $2",
+            )
+            .bind(old_hash)
+            .bind(sid)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some((Some(rotated_at), Some(jti))) = retired else {
+            return Ok(None);
+        };
+        let times: Option<(i64, i64)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT issued_at, expires_at FROM refresh_tokens \
+                 WHERE jti_hash = $1 AND family_id = $2",
+            )
+            .bind(hash_jti(&jti))
+            .bind(sid)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(times.map(|(issued_at, expires_at)| (rotated_at, jti, issued_at, expires_at)))
+    }
+
+    /// Ends a sign-in session: its refresh tokens stop working at once, its access tokens
+    /// on every instance (here immediately, elsewhere at their next sync).
+    pub async fn revoke(&self, sid: &str, reason: &str) -> Result<(), DbError> {
+        let now = Utc::now().timestamp();
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
+                 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(sid)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+        self.revocations.insert(sid, now);
+        Ok(())
+    }
+
+    /// Ends every session of a user (deactivation, password change).
+    pub async fn revoke_all_for_user(&self, user_id: i64, reason: &str) -> Result<(), DbError> {
+        let now = Utc::now().timestamp();
+        let sids: Vec<(String,)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
+                 WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        for (sid,) in sids {
+            self.revocations.insert(&sid, now);
+        }
+        Ok(())
+    }
+
+    /// Logout with a refresh token: revokes its session. The token must be valid (an
+    /// expired or forged one cannot end anyone's session).
+    pub async fn revoke_by_refresh(&self, refresh_token: &str) -> Result<(), TokenError> {
+        let claims =
+            self.codec
+                .decode_typed(refresh_token, TokenType::Refresh, Utc::now().timestamp())?;
+        if self.revocations.is_revoked(&claims.sid) {
+            return Err(JwtError::Invalid.into());
+        }
+        self.revoke(&claims.sid, "logout").await?;
+        Ok(())
+    }
+
+    fn issue_access(&self, user_id: i64, sid: &str, now: DateTime<Utc>) -> IssuedToken {
+        let iat = now.timestamp();
+        let exp = iat + self.settings.access_lifetime_secs;
+        IssuedToken {
+            token: self.codec.encode(&self.claims(
+                TokenType::Access,
+                new_token_id(),
+                user_id,
+                sid,
+                iat,
+                exp,
+            )),
+            expires_at: expiration(now, self.settings.access_lifetime_secs),
+        }
+    }
+
+    fn claims(
+        &self,
+        token_type: TokenType,
+        jti: String,
+        user_id: i64,
+        sid: &str,
+        iat: i64,
+        exp: i64,
+    ) -> Claims {
+        Claims {
+            token_type,
+            exp,
+            iat,
+            jti,
+            user_id,
+            sid: sid.to_owned(),
+            iss: self.codec.issuer().map(str::to_owned),
+            aud: self.codec.audience().map(str::to_owned),
+        }
+    }
+}
+
+fn expiration(now: DateTime<Utc>, lifetime_secs: i64) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(lifetime_secs)
+}
+
+/// Refresh tokens are stored as the SHA-256 of their jti (random, 128 bits: no salt needed).
+fn hash_jti(jti: &str) -> String {
+    hex::encode(Sha256::digest(jti.as_bytes()))
+}
+
+/// `2026-11-23T16:23:32.026067Z`, as dj-rest-auth formats expirations.
+pub fn format_expiration(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
