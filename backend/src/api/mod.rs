@@ -30,6 +30,10 @@ pub use error::ApiError;
 
 use crate::state::AppState;
 
+/// Django's default `DATA_UPLOAD_MAX_MEMORY_SIZE`: room for a registration with two 1 MiB
+/// passwords (refused by validation, with a field error), and no more.
+pub const MAX_BODY_BYTES: usize = 2_621_440;
+
 /// `(path, router)` for each endpoint; paths end in a slash, as in Django.
 fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
     let post_only = |name, handler: MethodRouter<AppState>| {
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         // Unknown API paths get JSON, not the web app's 404 page. Server functions under
         // /api/ have their own, more specific routes, which win.
         .route("/api/{*rest}", any(not_found))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(origins, cors::cors))
         .with_state(state)
 }

@@ -125,6 +125,68 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers `username` with a good password; returns the login body.
+    pub async fn register(&self, username: &str, email: &str) -> serde_json::Value {
+        let res = self
+            .post_json(
+                "/api/auth/register/",
+                &serde_json::json!({
+                    "username": username,
+                    "email": email,
+                    "password1": GOOD_PASSWORD,
+                    "password2": GOOD_PASSWORD,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "register {username}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/login/",
+            &serde_json::json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Runs SQL against the app's own database (to deactivate or delete users, say).
+    pub async fn execute(&self, sql: &str, id: i64) {
+        backend::with_db!(&self.state.db, pool => {
+            sqlx::query(sql).bind(id).execute(pool).await.map(drop)
+        })
+        .unwrap();
+    }
+}
+
+pub const GOOD_PASSWORD: &str = "violet-tambourine-42";
+
+/// A JSON body and its status, for compact assertions.
+pub async fn status_and_json(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, json)
 }
 
 /// Logs from the app under test, shown by `cargo test` for failing tests when

@@ -2,4 +2,7 @@
 
 mod helpers;
 
+mod auth_api;
 mod foundation;
+mod jwt_abuse;
+mod sessions;
