@@ -2,6 +2,7 @@
 //! and the REST API. Nothing here is compiled into the WASM bundle: `app` depends on this
 //! crate only with its `ssr` feature.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -1,5 +1,5 @@
 use backend::Settings;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// leptos-auth-starter: the web app, its REST API and its admin commands in one binary.
 ///
@@ -21,4 +21,32 @@ pub enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Create an administrator account (is_staff and is_superuser).
+    ///
+    /// Asks for what is not given. With --noinput nothing is asked: the password must come
+    /// from SUPERUSER_PASSWORD (never a flag, which other users could read from `ps`).
+    Createsuperuser(CreateSuperuser),
+    /// Stop a user from signing in and end all their sessions at once.
+    DeactivateUser {
+        /// The username (case-insensitive).
+        username: String,
+    },
+    /// Let a deactivated user sign in again.
+    ActivateUser {
+        /// The username (case-insensitive).
+        username: String,
+    },
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct CreateSuperuser {
+    /// Username of the new administrator.
+    #[arg(long, env = "SUPERUSER_USERNAME")]
+    pub username: Option<String>,
+    /// Email address (optional).
+    #[arg(long, env = "SUPERUSER_EMAIL")]
+    pub email: Option<String>,
+    /// Do not prompt; fail if something is missing.
+    #[arg(long)]
+    pub noinput: bool,
 }

@@ -1,6 +1,7 @@
 //! The `server` binary's library half: router assembly, static assets, telemetry and the
 //! command line. Integration tests build the same router through [`startup::Application`].
 
+pub mod admin;
 pub mod assets;
 pub mod cli;
 pub mod routes;

@@ -4,7 +4,7 @@ use backend::Config;
 use clap::Parser;
 use server::cli::{Cli, Command};
 use server::startup::{shutdown_signal, Application, SHUTDOWN_GRACE};
-use server::telemetry;
+use server::{admin, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,11 +27,15 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Createsuperuser(args) => admin::create_superuser(config, args).await,
+        Command::DeactivateUser { username } => admin::set_active(config, &username, false).await,
+        Command::ActivateUser { username } => admin::set_active(config, &username, true).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -231,12 +231,11 @@ impl From<UserError> for ApiError {
         match e {
             UserError::UsernameTaken => ApiError::Validation(FieldErrors::single(
                 "username",
-                "A user with that username already exists.",
+                crate::accounts::USERNAME_TAKEN,
             )),
-            UserError::EmailTaken => ApiError::Validation(FieldErrors::single(
-                "email",
-                "A user is already registered with this e-mail address.",
-            )),
+            UserError::EmailTaken => {
+                ApiError::Validation(FieldErrors::single("email", crate::accounts::EMAIL_TAKEN))
+            }
             UserError::Db(db) => db.into(),
         }
     }

@@ -9,12 +9,9 @@ use super::client_ip::ClientIp;
 use super::current_user::MaybeUser;
 use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
 use super::fields::{Fields, Text};
-use crate::auth::password::MAX_PASSWORD_BYTES;
-use crate::auth::password_rules::{password_problems, similarity_problem};
+use crate::accounts;
 use crate::state::AppState;
 use crate::users::{self, NewUser, USERNAME_MAX_CHARS};
-
-pub const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 
 pub async fn register(
     State(state): State<AppState>,
@@ -39,32 +36,18 @@ pub async fn register(
     let password2 = fields.text("password2", Text::PASSWORD, &mut errors);
 
     if let Some(name) = &username {
-        if !users::username_is_valid(name) {
-            errors.add("username", INVALID_USERNAME);
-        } else if users::username_taken(&state.db, name, None).await? {
-            errors.add("username", "A user with that username already exists.");
+        if let Some(problem) = accounts::username_problem(&state.db, name, None).await? {
+            errors.add("username", problem);
         }
     }
     if let Some(address) = &email {
-        if !users::email_is_valid(address) {
-            errors.add("email", "Enter a valid email address.");
-        } else if users::email_taken(&state.db, address).await? {
-            errors.add(
-                "email",
-                "A user is already registered with this e-mail address.",
-            );
+        if let Some(problem) = accounts::email_problem(&state.db, address).await? {
+            errors.add("email", problem);
         }
     }
     if let Some(password) = &password1 {
-        if password.len() > MAX_PASSWORD_BYTES {
-            errors.add(
-                "password1",
-                format!("Ensure this field has no more than {MAX_PASSWORD_BYTES} characters."),
-            );
-        } else {
-            for problem in password_problems(password) {
-                errors.add("password1", problem);
-            }
+        for problem in accounts::password_problems_of(password) {
+            errors.add("password1", problem);
         }
     }
     errors.into_result()?;
@@ -76,14 +59,10 @@ pub async fn register(
     if password1 != password2 {
         return Err(ApiError::Validation(FieldErrors::single(
             NON_FIELD_ERRORS,
-            "The two password fields didn't match.",
+            accounts::PASSWORD_MISMATCH,
         )));
     }
-    let attributes = [
-        ("username", username.as_str()),
-        ("email address", email.as_deref().unwrap_or_default()),
-    ];
-    if let Some(problem) = similarity_problem(&password1, &attributes) {
+    if let Some(problem) = accounts::similarity(&password1, &username, email.as_deref()) {
         return Err(ApiError::Validation(FieldErrors::single(
             NON_FIELD_ERRORS,
             problem,

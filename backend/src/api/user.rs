@@ -9,7 +9,7 @@ use super::current_user::CurrentUser;
 use super::error::{ApiError, FieldErrors};
 use super::fields::{Fields, Text};
 use super::methods;
-use super::register::INVALID_USERNAME;
+use crate::accounts;
 use crate::state::AppState;
 use crate::users::{self, ProfileChange, UserDetails, NAME_MAX_CHARS, USERNAME_MAX_CHARS};
 
@@ -54,10 +54,10 @@ async fn update(
     );
     let last_name = fields.text("last_name", Text::OPTIONAL.max(NAME_MAX_CHARS), &mut errors);
     if let Some(name) = &username {
-        if !users::username_is_valid(name) {
-            errors.add("username", INVALID_USERNAME);
-        } else if users::username_taken(&state.db, name, Some(current.user.id)).await? {
-            errors.add("username", "A user with that username already exists.");
+        if let Some(problem) =
+            accounts::username_problem(&state.db, name, Some(current.user.id)).await?
+        {
+            errors.add("username", problem);
         }
     }
     errors.into_result()?;

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin_cli;
 mod auth_api;
 mod foundation;
 mod jwt_abuse;
