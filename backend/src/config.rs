@@ -124,6 +124,11 @@ pub struct Settings {
     #[arg(long, env = "REVOCATION_SYNC_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..))]
     pub revocation_sync_interval_ms: u64,
 
+    /// How long an authenticated request may reuse a user row read by an earlier one, in
+    /// ms (0: read it every time). Changes made on another instance show after this long.
+    #[arg(long, env = "USER_CACHE_TTL_MS", default_value_t = 1000)]
+    pub user_cache_ttl_ms: u64,
+
     /// Password hashes computed at once (argon2id uses 19 MiB and one core each).
     /// [default: half the CPU cores, at least 1]
     #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
@@ -303,6 +308,7 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     pub revocation_sync_interval: std::time::Duration,
     pub password_hash_concurrency: usize,
+    pub user_cache_ttl: std::time::Duration,
     /// Normalised origins (`scheme://host[:port]`).
     pub cors_allowed_origins: Vec<String>,
     pub rate_limits: Option<RateLimitConfig>,
@@ -420,6 +426,7 @@ impl Config {
             revocation_sync_interval: std::time::Duration::from_millis(
                 s.revocation_sync_interval_ms,
             ),
+            user_cache_ttl: std::time::Duration::from_millis(s.user_cache_ttl_ms),
             password_hash_concurrency: s
                 .password_hash_concurrency
                 .unwrap_or_else(default_hash_concurrency)

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod state;
+pub mod user_cache;
 pub mod users;
 
 pub use config::{AppEnv, Config, Settings};

@@ -7,6 +7,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::{TokenSettings, Tokens};
 use crate::config::Config;
 use crate::db::Db;
+use crate::user_cache::UserCache;
 
 /// What every handler and server function shares. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub tokens: Tokens,
     /// `None` when rate limiting is switched off.
     pub rate_limits: Option<Arc<RateLimits>>,
+    pub user_cache: Arc<UserCache>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
                 .rate_limits
                 .as_ref()
                 .map(|limits| Arc::new(RateLimits::new(limits))),
+            user_cache: Arc::new(UserCache::new(config.user_cache_ttl)),
             config: Arc::new(config),
             db,
             tokens,

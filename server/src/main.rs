@@ -45,13 +45,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mode = config.app_env.as_str();
     let database = config.database_display();
     let app = Application::build(config).await?;
+    let signal = shutdown_signal();
     tracing::info!(
         "listening on http://{} · database {database} · mode {mode}",
         app.local_addr()
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop_tx.send(());
     }));
     // Long-lived connections must not hold the process hostage after a signal.

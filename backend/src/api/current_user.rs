@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap};
 use super::error::ApiError;
 use crate::auth::jwt::Claims;
 use crate::state::AppState;
-use crate::users::{self, User};
+use crate::users::User;
 
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
@@ -54,13 +54,18 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
         .tokens
         .authenticate(token)
         .map_err(ApiError::BearerNotValid)?;
-    let user = users::find_by_id(&state.db, claims.user_id)
+    let user = state
+        .user_cache
+        .get(&state.db, claims.user_id)
         .await?
         .ok_or(ApiError::UserNotFound)?;
     if !user.is_active {
         return Err(ApiError::UserInactive);
     }
-    Ok(CurrentUser { user, claims })
+    Ok(CurrentUser {
+        user: User::clone(&user),
+        claims,
+    })
 }
 
 impl<S> FromRequestParts<S> for CurrentUser

@@ -73,5 +73,6 @@ async fn update(
     )
     .await?
     .ok_or(ApiError::UserNotFound)?;
+    state.user_cache.invalidate(updated.id);
     Ok(Json(UserDetails::from(&updated)).into_response())
 }

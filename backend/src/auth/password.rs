@@ -1,16 +1,19 @@
 //! argon2id password hashing.
 //!
-//! Hashing is deliberately expensive, so it runs on the blocking pool, and a semaphore caps
-//! how many hashes run at once: a login flood then queues up instead of starving the
-//! threads that serve every other request.
+//! Hashing is deliberately expensive (19 MiB and tens of milliseconds of one core), so it
+//! runs on a few dedicated threads, each reusing its own memory block: the number of
+//! threads caps how many hashes run at once, so a login flood queues up instead of starving
+//! the threads that serve every other request, and memory stays at threads × 19 MiB
+//! instead of growing with every thread that ever hashed (the allocator keeps freed blocks
+//! per thread).
 
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use thiserror::Error;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// OWASP's recommended argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -21,13 +24,16 @@ pub const PARALLELISM: u32 = 1;
 /// server hash megabytes per request.
 pub const MAX_PASSWORD_BYTES: usize = 4096;
 
+/// Requests waiting for a hashing thread; beyond this, callers wait to enqueue.
+const QUEUE: usize = 1024;
+
 #[derive(Debug, Error)]
 pub enum PasswordError {
     #[error("password hashing failed: {0}")]
     Hash(argon2::password_hash::Error),
-    #[error("password hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
-    #[error("password hashing is shutting down")]
+    #[error("password hashing failed: {0}")]
+    Argon2(argon2::Error),
+    #[error("password hashing threads are gone")]
     Closed,
 }
 
@@ -41,10 +47,28 @@ pub enum Verification {
     },
 }
 
+enum Work {
+    Hash(String),
+    Verify {
+        password: String,
+        stored: String,
+        known: bool,
+    },
+}
+
+enum Done {
+    Hashed(String),
+    Verified(Verification),
+}
+
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Result<Done, PasswordError>>,
+}
+
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
-    params: Params,
+    jobs: flume::Sender<Job>,
     /// Verified against when the user does not exist, so that an unknown username costs the
     /// same time as a wrong password and cannot be told apart by timing.
     dummy_hash: Arc<str>,
@@ -53,37 +77,60 @@ pub struct Passwords {
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
-            .field("available_permits", &self.permits.available_permits())
+            .field("queued", &self.jobs.len())
             .finish()
     }
 }
 
 impl Passwords {
-    pub fn new(max_concurrent_hashes: usize) -> Passwords {
-        Self::with_params(max_concurrent_hashes, owasp_params())
+    /// Starts `threads` hashing threads (at least one) at the OWASP parameters.
+    pub fn new(threads: usize) -> Passwords {
+        Self::with_params(threads, owasp_params())
     }
 
-    fn with_params(max_concurrent_hashes: usize, params: Params) -> Passwords {
-        let dummy_hash = hash_blocking(&params, "dummy password for timing equalisation")
-            .expect("hashing a constant cannot fail");
+    fn with_params(threads: usize, params: Params) -> Passwords {
+        let (jobs, queue) = flume::bounded::<Job>(QUEUE);
+        let mut memory = vec![Block::default(); params.block_count()];
+        let dummy_hash = hash_with(
+            &params,
+            "dummy password for timing equalisation",
+            &mut memory,
+        )
+        .expect("hashing a constant cannot fail");
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let params = params.clone();
+            // The first thread inherits the block already allocated for the dummy hash.
+            let memory = if i == 0 {
+                std::mem::take(&mut memory)
+            } else {
+                Vec::new()
+            };
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || worker(queue, params, memory))
+                .expect("spawn a password hashing thread");
+        }
         Passwords {
-            permits: Arc::new(Semaphore::new(max_concurrent_hashes.max(1))),
-            params,
+            jobs,
             dummy_hash: dummy_hash.into(),
         }
     }
 
-    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
+    async fn run(&self, work: Work) -> Result<Done, PasswordError> {
+        let (reply, done) = oneshot::channel();
+        self.jobs
+            .send_async(Job { work, reply })
             .await
             .map_err(|_| PasswordError::Closed)?;
-        let params = self.params.clone();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(&params, &password))
-            .await?
-            .map_err(PasswordError::Hash)
+        done.await.map_err(|_| PasswordError::Closed)?
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        match self.run(Work::Hash(password.to_owned())).await? {
+            Done::Hashed(hash) => Ok(hash),
+            Done::Verified(_) => unreachable!("a hash job returns a hash"),
+        }
     }
 
     /// Checks `password` against `stored` (`None`: no such user, or no password set).
@@ -92,34 +139,33 @@ impl Passwords {
         password: &str,
         stored: Option<&str>,
     ) -> Result<Verification, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Closed)?;
-        let params = self.params.clone();
-        let password = password.to_owned();
-        let known = stored.is_some();
-        let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
-        tokio::task::spawn_blocking(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
-                // An unparseable stored hash (e.g. imported from elsewhere) never matches.
-                return Ok(Verification::Invalid);
-            };
-            let matches = Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
-            if !matches || !known {
-                return Ok(Verification::Invalid);
-            }
-            let rehash = if uses_params(&parsed, &params) {
-                None
-            } else {
-                Some(hash_blocking(&params, &password).map_err(PasswordError::Hash)?)
-            };
-            Ok(Verification::Valid { rehash })
-        })
-        .await?
+        let work = Work::Verify {
+            password: password.to_owned(),
+            known: stored.is_some(),
+            stored: stored.unwrap_or(&self.dummy_hash).to_owned(),
+        };
+        match self.run(work).await? {
+            Done::Verified(verification) => Ok(verification),
+            Done::Hashed(_) => unreachable!("a verify job returns a verification"),
+        }
+    }
+}
+
+/// One hashing thread: runs jobs until every `Passwords` handle is dropped.
+fn worker(queue: flume::Receiver<Job>, params: Params, mut memory: Vec<Block>) {
+    if memory.len() < params.block_count() {
+        memory = vec![Block::default(); params.block_count()];
+    }
+    for job in queue.iter() {
+        let result = match job.work {
+            Work::Hash(password) => hash_with(&params, &password, &mut memory).map(Done::Hashed),
+            Work::Verify {
+                password,
+                stored,
+                known,
+            } => verify_with(&params, &password, &stored, known, &mut memory).map(Done::Verified),
+        };
+        let _ = job.reply.send(result);
     }
 }
 
@@ -127,21 +173,94 @@ fn owasp_params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters")
 }
 
-fn hash_blocking(params: &Params, password: &str) -> Result<String, argon2::password_hash::Error> {
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) for `password`.
+fn hash_with(
+    params: &Params,
+    password: &str,
+    memory: &mut [Block],
+) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(PasswordError::Hash)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            &mut out,
+            &mut memory[..params.block_count()],
+        )
+        .map_err(PasswordError::Argon2)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(PasswordError::Hash)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(PasswordError::Hash)?),
+    };
+    Ok(phc.to_string())
 }
 
-fn uses_params(hash: &PasswordHash<'_>, params: &Params) -> bool {
-    hash.algorithm == Algorithm::Argon2id.ident()
-        && hash.version == Some(Version::V0x13.into())
-        && Params::try_from(hash).is_ok_and(|p| {
-            p.m_cost() == params.m_cost()
-                && p.t_cost() == params.t_cost()
-                && p.p_cost() == params.p_cost()
-        })
+fn verify_with(
+    params: &Params,
+    password: &str,
+    stored: &str,
+    known: bool,
+    memory: &mut [Block],
+) -> Result<Verification, PasswordError> {
+    // Anything unparseable (e.g. a hash imported from elsewhere) never matches.
+    let Some((stored_params, argon2, salt_bytes, expected)) = parse_phc(stored) else {
+        return Ok(Verification::Invalid);
+    };
+    let salt = &salt_bytes.0[..salt_bytes.1];
+    let mut out = vec![0u8; expected.len()];
+    let needed = stored_params.block_count();
+    let computed = if needed <= memory.len() {
+        argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut out,
+            &mut memory[..needed],
+        )
+    } else {
+        // Stored with more memory than we use now: rare, allocate once for it.
+        argon2.hash_password_into(password.as_bytes(), salt, &mut out)
+    };
+    // Output's equality is constant-time.
+    let matches = computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected);
+    if !matches || !known {
+        return Ok(Verification::Invalid);
+    }
+    let current = stored.starts_with("$argon2id$v=19$")
+        && stored_params.m_cost() == params.m_cost()
+        && stored_params.t_cost() == params.t_cost()
+        && stored_params.p_cost() == params.p_cost();
+    let rehash = if current {
+        None
+    } else {
+        Some(hash_with(params, password, memory)?)
+    };
+    Ok(Verification::Valid { rehash })
+}
+
+type SaltBytes = ([u8; 64], usize);
+
+fn parse_phc(stored: &str) -> Option<(Params, Argon2<'static>, SaltBytes, Output)> {
+    let parsed = PasswordHash::new(stored).ok()?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&parsed).ok()?;
+    let mut salt = [0u8; 64];
+    let len = parsed.salt?.decode_b64(&mut salt).ok()?.len();
+    let expected = parsed.hash?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    Some((params, argon2, (salt, len), expected))
 }
 
 #[cfg(test)]
@@ -198,7 +317,8 @@ mod tests {
     #[tokio::test]
     async fn old_parameters_are_upgraded_on_login() {
         let weak = Params::new(8 * 1024, 1, 1, None).unwrap();
-        let old_hash = hash_blocking(&weak, "password-one").unwrap();
+        let mut memory = vec![Block::default(); weak.block_count()];
+        let old_hash = hash_with(&weak, "password-one", &mut memory).unwrap();
         let passwords = Passwords::new(1);
         let Verification::Valid {
             rehash: Some(new_hash),
@@ -210,6 +330,30 @@ mod tests {
             panic!("expected a rehash");
         };
         assert!(new_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    #[tokio::test]
+    async fn reads_hashes_made_by_the_reference_api() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params())
+            .hash_password(b"interop-password", &salt)
+            .unwrap()
+            .to_string();
+        let passwords = Passwords::new(1);
+        assert_eq!(
+            passwords
+                .verify("interop-password", Some(&reference))
+                .await
+                .unwrap(),
+            Verification::Valid { rehash: None }
+        );
+        let ours = passwords.hash("interop-password").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        use argon2::PasswordVerifier;
+        assert!(Argon2::default()
+            .verify_password(b"interop-password", &parsed)
+            .is_ok());
     }
 
     #[tokio::test]

@@ -1,0 +1,71 @@
+//! A short-lived cache of user rows for authenticated requests, so that the hot path
+//! (`CurrentUser` on every API call) does not read the users table each time.
+//!
+//! Entries live `USER_CACHE_TTL_MS` (default 1 s). This instance's own writes invalidate
+//! at once; writes made elsewhere (another instance, the admin CLI) show after at most the
+//! TTL. Sign-outs and deactivations do not wait for it: they revoke the session, which
+//! every instance checks separately.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::db::{Db, DbError};
+use crate::users::{self, User};
+
+const CAPACITY: usize = 50_000;
+
+#[derive(Debug)]
+pub struct UserCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<i64, (Instant, Arc<User>)>>,
+}
+
+impl UserCache {
+    pub fn new(ttl: Duration) -> UserCache {
+        UserCache {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, db: &Db, id: i64) -> Result<Option<Arc<User>>, DbError> {
+        if !self.ttl.is_zero() {
+            let entries = self.entries.read().expect("user cache lock poisoned");
+            if let Some((loaded_at, user)) = entries.get(&id) {
+                if loaded_at.elapsed() < self.ttl {
+                    return Ok(Some(user.clone()));
+                }
+            }
+        }
+        let user = users::find_by_id(db, id).await?.map(Arc::new);
+        if self.ttl.is_zero() {
+            return Ok(user);
+        }
+        let mut entries = self.entries.write().expect("user cache lock poisoned");
+        match &user {
+            Some(user) => {
+                if entries.len() >= CAPACITY {
+                    let ttl = self.ttl;
+                    entries.retain(|_, (at, _)| at.elapsed() < ttl);
+                    if entries.len() >= CAPACITY {
+                        entries.clear();
+                    }
+                }
+                entries.insert(id, (Instant::now(), user.clone()));
+            }
+            None => {
+                entries.remove(&id);
+            }
+        }
+        Ok(user)
+    }
+
+    /// Forgets a user after this instance changed them.
+    pub fn invalidate(&self, id: i64) {
+        self.entries
+            .write()
+            .expect("user cache lock poisoned")
+            .remove(&id);
+    }
+}

@@ -1,0 +1,419 @@
+//! Load benchmark of the release binary: requests/s and latency percentiles for the API's
+//! hot endpoints, all measured in one run against `GET /healthz` as the baseline, plus the
+//! server's peak RSS.
+//!
+//! Run with `scripts/bench` (builds the release binary first), or:
+//! `cargo bench -p server --bench api_load -- target/release/server`
+//!
+//! Settings: BENCH_SECONDS (per scenario, default 10), BENCH_CONCURRENCY (default 32).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "benchmark-password-42";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(binary: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", dir.path().join("data"))
+            .env("RATE_LIMIT_ENABLED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server binary");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Peak resident set size so far, from /proc (Linux).
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+#[derive(Clone)]
+enum Request {
+    Get {
+        path: &'static str,
+        token: Option<String>,
+    },
+    PostJson {
+        path: &'static str,
+        body: Value,
+    },
+}
+
+struct Outcome {
+    name: String,
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+async fn send(client: &reqwest::Client, base: &str, req: &Request) -> Result<Value, ()> {
+    let res = match req {
+        Request::Get { path, token } => {
+            let mut r = client.get(format!("{base}{path}"));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await
+        }
+        Request::PostJson { path, body } => {
+            client.post(format!("{base}{path}")).json(body).send().await
+        }
+    }
+    .map_err(|_| ())?;
+    if !res.status().is_success() {
+        return Err(());
+    }
+    res.json::<Value>().await.map_err(|_| ())
+}
+
+/// `concurrency` workers loop for `duration`; `next` gives each worker's next request from
+/// the previous response (so refresh tokens can be chained per worker).
+async fn run<F>(
+    name: &str,
+    base: &str,
+    concurrency: usize,
+    duration: Duration,
+    first: Vec<Request>,
+    next: F,
+) -> Outcome
+where
+    F: Fn(&Request, &Value) -> Request + Send + Sync + 'static,
+{
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(next);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for request in first.into_iter().take(concurrency) {
+        let (client, stop, next, base) =
+            (client.clone(), stop.clone(), next.clone(), base.to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut request = request;
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match send(&client, &base, &request).await {
+                    Ok(body) => {
+                        latencies.push(t.elapsed());
+                        request = next(&request, &body);
+                    }
+                    Err(()) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut outcome = Outcome {
+        name: name.to_owned(),
+        requests: 0,
+        errors: 0,
+        elapsed: started.elapsed(),
+        latencies: Vec::new(),
+    };
+    for w in workers {
+        let (latencies, errors) = w.await.unwrap();
+        outcome.requests += latencies.len();
+        outcome.errors += errors;
+        outcome.latencies.extend(latencies);
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+fn same(request: &Request, _: &Value) -> Request {
+    request.clone()
+}
+
+async fn sign_in(client: &reqwest::Client, base: &str, username: &str) -> Value {
+    client
+        .post(format!("{base}/api/auth/login/"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn print(outcomes: &[&Outcome], baseline: f64) {
+    println!(
+        "{:<44} {:>10} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "÷healthz"
+    );
+    for o in outcomes {
+        println!(
+            "{:<44} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>6.0}%",
+            o.name,
+            o.rate(),
+            o.percentile(0.50).as_secs_f64() * 1e3,
+            o.percentile(0.99).as_secs_f64() * 1e3,
+            o.percentile(1.0).as_secs_f64() * 1e3,
+            o.errors,
+            100.0 * o.rate() / baseline
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let binary = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "target/release/server".to_owned());
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let concurrency: usize = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let duration = Duration::from_secs(seconds);
+
+    let server = Server::start(&binary);
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let registered: Value = client
+        .post(format!("{base}/api/auth/register/"))
+        .json(&json!({"username": "bench", "password1": PASSWORD, "password2": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = registered["access"].as_str().unwrap().to_owned();
+    println!(
+        "server {binary}, {concurrency} connections, {seconds} s per scenario, {} CPUs\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    let copies = |r: Request| vec![r; concurrency];
+    let healthz = run(
+        "GET /healthz",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::Get {
+            path: "/healthz",
+            token: None,
+        }),
+        same,
+    )
+    .await;
+    let user = run(
+        "GET /api/auth/user/",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::Get {
+            path: "/api/auth/user/",
+            token: Some(access.clone()),
+        }),
+        same,
+    )
+    .await;
+    let verify = run(
+        "POST /api/auth/token/verify/",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::PostJson {
+            path: "/api/auth/token/verify/",
+            body: json!({"token": access}),
+        }),
+        same,
+    )
+    .await;
+
+    // Each worker refreshes its own sign-in, always with the newest (rotated) token.
+    let mut refresh_first = Vec::new();
+    for _ in 0..concurrency {
+        let login = sign_in(&client, &base, "bench").await;
+        refresh_first.push(Request::PostJson {
+            path: "/api/auth/token/refresh/",
+            body: json!({"refresh": login["refresh"]}),
+        });
+    }
+    let refresh = run(
+        "POST /api/auth/token/refresh/ (rotating)",
+        &base,
+        concurrency,
+        duration,
+        refresh_first,
+        |request, body| match request {
+            Request::PostJson { path, .. } => Request::PostJson {
+                path,
+                body: json!({"refresh": body["refresh"]}),
+            },
+            other => other.clone(),
+        },
+    )
+    .await;
+    let login_body = json!({"username": "bench", "password": PASSWORD});
+    let login = run(
+        "POST /api/auth/login/",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::PostJson {
+            path: "/api/auth/login/",
+            body: login_body.clone(),
+        }),
+        same,
+    )
+    .await;
+
+    // A login flood and, at the same time, ordinary traffic: the flood must not stall it.
+    let flood = {
+        let base = base.clone();
+        let body = login_body.clone();
+        tokio::spawn(async move {
+            run(
+                "  (login flood, concurrent)",
+                &base,
+                concurrency,
+                duration,
+                vec![
+                    Request::PostJson {
+                        path: "/api/auth/login/",
+                        body
+                    };
+                    concurrency
+                ],
+                same,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let user_under_flood = run(
+        "GET /api/auth/user/ during a login flood",
+        &base,
+        4,
+        duration - Duration::from_millis(400),
+        vec![
+            Request::Get {
+                path: "/api/auth/user/",
+                token: Some(access.clone())
+            };
+            4
+        ],
+        same,
+    )
+    .await;
+    let flood = flood.await.unwrap();
+
+    let base_rate = healthz.rate();
+    print(
+        &[
+            &healthz,
+            &user,
+            &verify,
+            &refresh,
+            &login,
+            &user_under_flood,
+            &flood,
+        ],
+        base_rate,
+    );
+    let rss = server.peak_rss_kib().unwrap_or(0);
+    println!("\npeak server RSS: {:.1} MiB", rss as f64 / 1024.0);
+
+    let checks = [
+        ("user/ ≥ 50% of healthz", user.rate() >= 0.5 * base_rate),
+        ("verify ≥ 70% of healthz", verify.rate() >= 0.7 * base_rate),
+        (
+            "user/ p99 under a login flood < 50 ms",
+            user_under_flood.percentile(0.99) < Duration::from_millis(50),
+        ),
+        ("peak RSS < 100 MiB", rss > 0 && rss < 100 * 1024),
+        (
+            "no errors",
+            [
+                &healthz,
+                &user,
+                &verify,
+                &refresh,
+                &login,
+                &user_under_flood,
+                &flood,
+            ]
+            .iter()
+            .all(|o| o.errors == 0),
+        ),
+    ];
+    println!();
+    for (what, ok) in checks {
+        println!("{} {what}", if ok { "PASS" } else { "FAIL" });
+    }
+}
