@@ -91,6 +91,11 @@ pub struct Settings {
     #[arg(long, env = "JWT_ALGORITHM", value_enum, ignore_case = true, default_value_t = JwtAlgorithm::Hs512)]
     pub jwt_algorithm: JwtAlgorithm,
 
+    /// PEM (PKCS#8) private key for JWT_ALGORITHM=EdDSA or RS256; its public half is
+    /// published at /.well-known/jwks.json.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
+
     /// Access token lifetime, in seconds.
     #[arg(long, env = "JWT_ACCESS_TOKEN_LIFETIME", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub jwt_access_token_lifetime: i64,
@@ -188,6 +193,12 @@ pub enum JwtAlgorithm {
     Hs384,
     #[value(name = "HS512")]
     Hs512,
+    /// Ed25519 signatures; needs JWT_PRIVATE_KEY_FILE.
+    #[value(name = "EdDSA")]
+    EdDsa,
+    /// RSA signatures; needs JWT_PRIVATE_KEY_FILE.
+    #[value(name = "RS256")]
+    Rs256,
 }
 
 impl JwtAlgorithm {
@@ -196,7 +207,13 @@ impl JwtAlgorithm {
             JwtAlgorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
             JwtAlgorithm::Hs384 => jsonwebtoken::Algorithm::HS384,
             JwtAlgorithm::Hs512 => jsonwebtoken::Algorithm::HS512,
+            JwtAlgorithm::EdDsa => jsonwebtoken::Algorithm::EdDSA,
+            JwtAlgorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
         }
+    }
+
+    pub fn is_asymmetric(self) -> bool {
+        matches!(self, JwtAlgorithm::EdDsa | JwtAlgorithm::Rs256)
     }
 }
 
@@ -299,6 +316,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub site_root: PathBuf,
     pub jwt_algorithm: JwtAlgorithm,
+    /// The PEM private key for asymmetric algorithms.
+    pub jwt_private_key: Option<Secret>,
     pub jwt_access_token_lifetime: i64,
     pub jwt_refresh_token_lifetime: i64,
     pub jwt_session_lifetime: i64,
@@ -327,6 +346,13 @@ pub enum ConfigError {
     InvalidPublicUrl(String),
     #[error("DATABASE_URL must start with sqlite: or postgres:// (got scheme {0:?})")]
     UnsupportedDatabase(String),
+    #[error("JWT_ALGORITHM={0} needs JWT_PRIVATE_KEY_FILE (a PEM private key)")]
+    MissingPrivateKey(&'static str),
+    #[error("cannot read JWT_PRIVATE_KEY_FILE {path}: {source}")]
+    PrivateKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
     InvalidCorsOrigin(String),
     #[error("invalid TRUSTED_PROXIES: {0}")]
@@ -365,10 +391,27 @@ impl Config {
             return Err(ConfigError::UnsupportedDatabase(scheme));
         }
 
+        let jwt_private_key = if s.jwt_algorithm.is_asymmetric() {
+            let name = if s.jwt_algorithm == JwtAlgorithm::EdDsa {
+                "EdDSA"
+            } else {
+                "RS256"
+            };
+            let path = s
+                .jwt_private_key_file
+                .clone()
+                .ok_or(ConfigError::MissingPrivateKey(name))?;
+            let pem = std::fs::read(&path)
+                .map_err(|source| ConfigError::PrivateKeyFile { path, source })?;
+            Some(Secret::new(pem))
+        } else {
+            None
+        };
+        // With a private key, the HMAC key signs nothing; production need not provide one.
         let jwt_signing_key = resolve_secret(
             "JWT_SIGNING_KEY",
             s.jwt_signing_key,
-            production,
+            production && jwt_private_key.is_none(),
             &s.data_dir,
             "jwt_signing_key",
             &mut warnings,
@@ -416,6 +459,7 @@ impl Config {
 
         Ok(Config {
             jwt_algorithm: s.jwt_algorithm,
+            jwt_private_key,
             jwt_access_token_lifetime: s.jwt_access_token_lifetime,
             jwt_refresh_token_lifetime: s.jwt_refresh_token_lifetime,
             jwt_session_lifetime: s.jwt_session_lifetime,
@@ -684,6 +728,39 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(matches!(err, ConfigError::UnsupportedDatabase(s) if s == "mysql"));
+    }
+
+    #[test]
+    fn asymmetric_algorithms_need_a_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let err =
+            Config::from_settings(settings(&["--data-dir", data, "--jwt-algorithm", "EdDSA"]))
+                .unwrap_err();
+        assert!(matches!(err, ConfigError::MissingPrivateKey("EdDSA")));
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ed25519-test-key.pem"
+        );
+        let long = "s".repeat(40);
+        // In production the key file replaces JWT_SIGNING_KEY.
+        let config = Config::from_settings(settings(&[
+            "--data-dir",
+            data,
+            "--jwt-algorithm",
+            "eddsa",
+            "--jwt-private-key-file",
+            key,
+            "--app-env",
+            "production",
+            "--public-url",
+            "https://a.example",
+            "--session-secret",
+            &long,
+        ]))
+        .unwrap();
+        assert!(config.jwt_private_key.is_some());
+        assert!(!format!("{config:?}").contains("PRIVATE KEY"));
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::rate_limit::RateLimits;
-use crate::auth::jwt::JwtCodec;
+use crate::auth::jwt::{JwtCodec, JwtKeyError};
 use crate::auth::password::Passwords;
 use crate::auth::tokens::{TokenSettings, Tokens};
 use crate::config::Config;
@@ -22,13 +22,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db) -> Self {
-        let codec = JwtCodec::hmac(
-            config.jwt_algorithm.to_jsonwebtoken(),
-            config.jwt_signing_key.expose(),
-            config.jwt_issuer.clone(),
-            config.jwt_audience.clone(),
-        );
+    /// Builds the shared state. Fails only on a private key that does not parse.
+    pub fn new(config: Config, db: Db) -> Result<Self, JwtKeyError> {
+        let algorithm = config.jwt_algorithm.to_jsonwebtoken();
+        let (issuer, audience) = (config.jwt_issuer.clone(), config.jwt_audience.clone());
+        let codec = match &config.jwt_private_key {
+            Some(pem) => JwtCodec::asymmetric(algorithm, pem.expose(), issuer, audience)?,
+            None => JwtCodec::hmac(algorithm, config.jwt_signing_key.expose(), issuer, audience),
+        };
         let tokens = Tokens::new(
             codec,
             TokenSettings {
@@ -41,7 +42,7 @@ impl AppState {
             db.clone(),
         );
         crate::auth::password_rules::preload();
-        AppState {
+        Ok(AppState {
             passwords: Passwords::new(config.password_hash_concurrency),
             rate_limits: config
                 .rate_limits
@@ -51,7 +52,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             tokens,
-        }
+        })
     }
 
     /// Housekeeping that runs for the life of the process: reload session revocations made

@@ -13,7 +13,7 @@ async fn open(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url, 2)
         .await
         .with_context(|| format!("database {}", config.database_display()))?;
-    Ok(AppState::new(config, db))
+    Ok(AppState::new(config, db)?)
 }
 
 fn prompt(label: &str) -> anyhow::Result<String> {

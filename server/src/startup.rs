@@ -60,7 +60,7 @@ impl Application {
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
-        let state = AppState::new(config, db);
+        let state = AppState::new(config, db)?;
         // Revocations made before this instance started must count from the first request.
         state
             .tokens

@@ -59,6 +59,10 @@ fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post_only("Token Refresh", post(token::refresh)),
         ),
         (
+            "/.well-known/jwks.json",
+            get(jwks).fallback(methods::fallback("JWKS", "GET, HEAD, OPTIONS")),
+        ),
+        (
             "/api/example/protected/",
             get(example::protected).fallback(methods::fallback("Protected", "GET, HEAD, OPTIONS")),
         ),
@@ -70,10 +74,10 @@ pub fn router(state: AppState) -> Router {
     let origins = cors::AllowedOrigins(Arc::new(state.config.cors_allowed_origins.clone()));
     let mut router = Router::new();
     for (path, endpoint) in endpoints() {
-        let without_slash = path.trim_end_matches('/');
-        router = router
-            .route(path, endpoint)
-            .route(without_slash, any(append_slash));
+        router = router.route(path, endpoint);
+        if let Some(without_slash) = path.strip_suffix('/') {
+            router = router.route(without_slash, any(append_slash));
+        }
     }
     router
         // Unknown API paths get JSON, not the web app's 404 page. Server functions under
@@ -96,6 +100,16 @@ async fn append_slash(req: Request) -> Response {
         [(header::LOCATION, location)],
     )
         .into_response()
+}
+
+/// The public keys that verify our tokens (empty with an HMAC algorithm).
+async fn jwks(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let mut res = Json(state.tokens.codec().jwks()).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    res
 }
 
 async fn not_found() -> Response {

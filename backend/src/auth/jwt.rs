@@ -4,8 +4,10 @@
 //! is pinned by configuration (so `none`, or HS256 signed with our HS512 key, is refused);
 //! expiry has zero leeway (`exp == now` is expired).
 
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,19 @@ pub struct JwtCodec {
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
+    /// The public key, for asymmetric algorithms: what `/.well-known/jwks.json` publishes.
+    public_jwk: Option<Jwk>,
+}
+
+#[derive(Debug, Error)]
+pub enum JwtKeyError {
+    #[error("the private key is not a valid {algorithm:?} PEM (PKCS#8) key: {source}")]
+    InvalidKey {
+        algorithm: Algorithm,
+        source: jsonwebtoken::errors::Error,
+    },
+    #[error("{0:?} is not an algorithm we sign with")]
+    Unsupported(Algorithm),
 }
 
 impl std::fmt::Debug for JwtCodec {
@@ -75,7 +90,57 @@ impl JwtCodec {
             ),
             "hmac codec needs an HS* algorithm"
         );
-        let mut validation = Validation::new(algorithm);
+        Self::build(
+            Header::new(algorithm),
+            EncodingKey::from_secret(secret),
+            DecodingKey::from_secret(secret),
+            None,
+            issuer,
+            audience,
+        )
+    }
+
+    /// An EdDSA (Ed25519) or RS256 codec from a PKCS#8 PEM private key. Tokens carry a
+    /// `kid`, and [`jwks`](Self::jwks) publishes the public key so other services can
+    /// verify them without sharing a secret.
+    pub fn asymmetric(
+        algorithm: Algorithm,
+        private_pem: &[u8],
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Result<JwtCodec, JwtKeyError> {
+        let invalid = |source| JwtKeyError::InvalidKey { algorithm, source };
+        let encoding = match algorithm {
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(private_pem).map_err(invalid)?,
+            Algorithm::RS256 => EncodingKey::from_rsa_pem(private_pem).map_err(invalid)?,
+            other => return Err(JwtKeyError::Unsupported(other)),
+        };
+        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(invalid)?;
+        let public = serde_json::to_vec(&jwk.algorithm).expect("a JWK serialises");
+        let kid = hex::encode(&Sha256::digest(&public)[..8]);
+        jwk.common.key_id = Some(kid.clone());
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(invalid)?;
+        let mut header = Header::new(algorithm);
+        header.kid = Some(kid);
+        Ok(Self::build(
+            header,
+            encoding,
+            decoding,
+            Some(jwk),
+            issuer,
+            audience,
+        ))
+    }
+
+    fn build(
+        header: Header,
+        encoding: EncodingKey,
+        decoding: DecodingKey,
+        public_jwk: Option<Jwk>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> JwtCodec {
+        let mut validation = Validation::new(header.alg);
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.validate_nbf = false;
@@ -93,12 +158,21 @@ impl JwtCodec {
         }
         validation.set_required_spec_claims(&required);
         JwtCodec {
-            header: Header::new(algorithm),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            header,
+            encoding,
+            decoding,
             validation,
             issuer,
             audience,
+            public_jwk,
+        }
+    }
+
+    /// The public keys other services verify our tokens with: empty for HMAC algorithms,
+    /// whose key is a shared secret and never published.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.public_jwk.iter().cloned().collect(),
         }
     }
 
@@ -112,7 +186,7 @@ impl JwtCodec {
 
     pub fn encode(&self, claims: &Claims) -> String {
         jsonwebtoken::encode(&self.header, claims, &self.encoding)
-            .expect("HMAC signing of serialisable claims cannot fail")
+            .expect("signing serialisable claims with a validated key cannot fail")
     }
 
     /// Verifies signature, algorithm and expiry and returns the claims, whatever their type.
@@ -309,6 +383,51 @@ mod tests {
             codec().decode_typed(&token, TokenType::Access, NOW),
             Err(JwtError::WrongType)
         );
+    }
+
+    #[test]
+    fn eddsa_with_a_published_key() {
+        let pem = include_bytes!("../../tests/fixtures/ed25519-test-key.pem");
+        let codec = JwtCodec::asymmetric(Algorithm::EdDSA, pem, None, None).unwrap();
+        let c = claims(TokenType::Access);
+        let token = codec.encode(&c);
+        assert_eq!(codec.decode(&token, NOW).unwrap(), c);
+        let jwks = serde_json::to_value(codec.jwks()).unwrap();
+        let key = &jwks["keys"][0];
+        assert_eq!(key["kty"], "OKP");
+        assert_eq!(key["crv"], "Ed25519");
+        assert!(key.get("d").is_none(), "never the private part: {key}");
+        // Another service verifies with the published key alone.
+        let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+        let public = DecodingKey::from_jwk(&set.keys[0]).unwrap();
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_aud = false;
+        assert!(jsonwebtoken::decode::<Claims>(&token, &public, &validation).is_ok());
+        // An HMAC token signed with the public key's bytes is refused (algorithm confusion).
+        assert_eq!(
+            codec.decode(
+                &sign_raw(Algorithm::HS256, &serde_json::to_value(&c).unwrap(), b"x"),
+                NOW
+            ),
+            Err(JwtError::Invalid)
+        );
+        assert!(codec_hmac_has_no_public_keys());
+    }
+
+    fn codec_hmac_has_no_public_keys() -> bool {
+        codec().jwks().keys.is_empty()
+    }
+
+    #[test]
+    fn rs256_with_a_published_key() {
+        let pem = include_bytes!("../../tests/fixtures/rsa-test-key.pem");
+        let codec = JwtCodec::asymmetric(Algorithm::RS256, pem, None, None).unwrap();
+        let c = claims(TokenType::Refresh);
+        assert_eq!(codec.decode(&codec.encode(&c), NOW).unwrap(), c);
+        let jwks = serde_json::to_value(codec.jwks()).unwrap();
+        assert_eq!(jwks["keys"][0]["kty"], "RSA");
+        assert!(jwks["keys"][0]["kid"].is_string());
+        assert!(JwtCodec::asymmetric(Algorithm::RS256, b"not a key", None, None).is_err());
     }
 
     #[test]

@@ -138,3 +138,50 @@ async fn expiry_has_zero_leeway(app: TestApp) {
         200
     );
 }
+
+#[tokio::test]
+async fn eddsa_tokens_verify_with_the_published_jwks() {
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backend/tests/fixtures/ed25519-test-key.pem"
+    );
+    let app = TestApp::spawn_with(crate::helpers::Engine::Sqlite, |s| {
+        s.jwt_algorithm = backend::config::JwtAlgorithm::EdDsa;
+        s.jwt_private_key_file = Some(key.into());
+    })
+    .await;
+    let login = app.register("olga", "").await;
+    let access = login["access"].as_str().unwrap();
+    assert_eq!(
+        app.get_with_token("/api/auth/user/", access).await.status(),
+        200
+    );
+
+    let (status, jwks) = status_and_json(app.get("/.well-known/jwks.json").await).await;
+    assert_eq!(status, 200);
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    assert_eq!(set.keys.len(), 1);
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "private key leaked: {jwks}"
+    );
+    let header = jsonwebtoken::decode_header(access).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    let jwk = set
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid in the JWKS");
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    validation.validate_aud = false;
+    let verified = jsonwebtoken::decode::<Value>(
+        access,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(verified.claims["user_id"], login["user"]["pk"]);
+
+    // The HMAC default publishes nothing: its key is a secret.
+    let hmac = TestApp::spawn(crate::helpers::Engine::Sqlite).await;
+    let (_, jwks) = status_and_json(hmac.get("/.well-known/jwks.json").await).await;
+    assert_eq!(jwks, json!({"keys": []}));
+}
