@@ -18,7 +18,13 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// SQLite allows one writer at a time; writers that collide wait in its busy handler,
+    /// which sleeps in steps of up to 100 ms. Writes therefore go through `writer`, a
+    /// one-connection pool whose queue is fair and sleeps no one, while reads use `pool`.
+    Sqlite {
+        pool: SqlitePool,
+        writer: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -38,12 +44,23 @@ pub enum DbError {
 
 /// Runs the same query-building expression against whichever pool is configured: `$pool`
 /// is bound to the concrete pool, so `sqlx::query(..).fetch_one($pool)` type-checks for each
-/// engine while the SQL is written once.
+/// engine while the SQL is written once. For reads; writes use [`with_db_write!`].
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite { pool: $pool, .. } => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// [`with_db!`] for statements that write (SQLite's single writer connection).
+#[macro_export]
+macro_rules! with_db_write {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { writer: $pool, .. } => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -67,13 +84,26 @@ impl Db {
                     std::fs::create_dir_all(parent).map_err(DbError::CreateDir)?;
                 }
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
+            // An in-memory database exists once per connection: one pool, one connection.
+            let in_memory =
+                options.get_filename().to_str() == Some(":memory:") || url.contains("mode=memory");
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
                 .await
                 .map_err(DbError::Connect)?;
-            Db::Sqlite(pool)
+            let pool = if in_memory {
+                writer.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map_err(DbError::Connect)?
+            };
+            Db::Sqlite { pool, writer }
         } else {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
@@ -89,7 +119,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -103,12 +133,16 @@ impl Db {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
+        if let Db::Sqlite { writer, .. } = self {
+            writer.close().await;
+        }
+        // (For an in-memory database both names are the same pool; closing twice is fine.)
         with_db!(self, pool => pool.close().await)
     }
 }
@@ -130,6 +164,24 @@ mod tests {
         // A second start finds the schema in place and migrates nothing.
         db.close().await;
         Db::connect(&url, 2).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_reads_what_it_writes() {
+        let db = Db::connect("sqlite::memory:", 4).await.unwrap();
+        with_db_write!(&db, pool => {
+            sqlx::query(
+                "INSERT INTO users (username, username_key, date_joined) VALUES ('a', 'a', '2026-01-01T00:00:00Z')",
+            )
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+        .unwrap();
+        let (count,): (i64,) = with_db!(&db, pool =>
+            sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(count, 1);
     }
 
     #[tokio::test]

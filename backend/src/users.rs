@@ -5,7 +5,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::db::{Db, DbError};
-use crate::with_db;
+use crate::{with_db, with_db_write};
 
 pub const USERNAME_MAX_CHARS: usize = 150;
 pub const NAME_MAX_CHARS: usize = 150;
@@ -146,7 +146,7 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10) RETURNING {COLUMNS}"
     );
     let now = Utc::now();
-    let user = with_db!(db, pool => {
+    let user = with_db_write!(db, pool => {
         sqlx::query_as(&sql)
             .bind(new.username)
             .bind(identity_key(new.username))
@@ -183,7 +183,7 @@ pub async fn update_profile(
            last_name = COALESCE($4, last_name) \
          WHERE id = $5 RETURNING {COLUMNS}"
     );
-    let user = with_db!(db, pool => {
+    let user = with_db_write!(db, pool => {
         sqlx::query_as(&sql)
             .bind(change.username)
             .bind(change.username.map(identity_key))
@@ -198,7 +198,7 @@ pub async fn update_profile(
 
 pub async fn record_login(db: &Db, id: i64, new_hash: Option<&str>) -> Result<(), DbError> {
     let now = Utc::now();
-    with_db!(db, pool => {
+    with_db_write!(db, pool => {
         sqlx::query(
             "UPDATE users SET last_login = $1, password_hash = COALESCE($2, password_hash) \
              WHERE id = $3",
@@ -215,7 +215,7 @@ pub async fn record_login(db: &Db, id: i64, new_hash: Option<&str>) -> Result<()
 
 pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<i64>, DbError> {
     let key = identity_key(username);
-    let row: Option<(i64,)> = with_db!(db, pool => {
+    let row: Option<(i64,)> = with_db_write!(db, pool => {
         sqlx::query_as("UPDATE users SET is_active = $1 WHERE username_key = $2 RETURNING id")
             .bind(active)
             .bind(&key)
@@ -226,7 +226,7 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
 }
 
 pub async fn set_password(db: &Db, id: i64, hash: &str) -> Result<(), DbError> {
-    with_db!(db, pool => {
+    with_db_write!(db, pool => {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id)
@@ -238,7 +238,7 @@ pub async fn set_password(db: &Db, id: i64, hash: &str) -> Result<(), DbError> {
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), DbError> {
-    with_db!(db, pool => {
+    with_db_write!(db, pool => {
         sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(drop)
     })?;
     Ok(())

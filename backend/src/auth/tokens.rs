@@ -11,7 +11,7 @@ use thiserror::Error;
 use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
 use crate::auth::revocations::Revocations;
 use crate::db::{Db, DbError};
-use crate::with_db;
+use crate::{with_db, with_db_write};
 
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
@@ -102,7 +102,7 @@ impl Tokens {
         let refresh_jti = new_token_id();
         let refresh_hash = hash_jti(&refresh_jti);
 
-        with_db!(&self.db, pool => {
+        with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO token_families (id, user_id, created_at, expires_at) \
@@ -208,7 +208,7 @@ impl Tokens {
         let old_hash = hash_jti(&claims.jti);
         let new_jti = new_token_id();
         let new_exp = (iat + self.settings.refresh_lifetime_secs).min(session_expires);
-        let rotated = with_db!(&self.db, pool => {
+        let rotated = with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let won = sqlx::query(
                 "UPDATE refresh_tokens SET rotated_at = $1, successor_jti = $2 \
@@ -325,7 +325,7 @@ impl Tokens {
     /// on every instance (here immediately, elsewhere at their next sync).
     pub async fn revoke(&self, sid: &str, reason: &str) -> Result<(), DbError> {
         let now = Utc::now().timestamp();
-        with_db!(&self.db, pool => {
+        with_db_write!(&self.db, pool => {
             sqlx::query(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
                  WHERE id = $3 AND revoked_at IS NULL",
@@ -344,7 +344,7 @@ impl Tokens {
     /// Ends every session of a user (deactivation, password change).
     pub async fn revoke_all_for_user(&self, user_id: i64, reason: &str) -> Result<(), DbError> {
         let now = Utc::now().timestamp();
-        let sids: Vec<(String,)> = with_db!(&self.db, pool => {
+        let sids: Vec<(String,)> = with_db_write!(&self.db, pool => {
             sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
                  WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",

@@ -174,7 +174,7 @@ async fn logout_on_one_instance_is_seen_by_another() {
         TestApp::spawn_with(Engine::Postgres, |s| s.revocation_sync_interval_ms = 100).await;
     let database_url = match &first.state.db {
         backend::Db::Postgres(_) => first.state.config.database_url.clone(),
-        backend::Db::Sqlite(_) => unreachable!(),
+        backend::Db::Sqlite { .. } => unreachable!(),
     };
     let second = TestApp::spawn_with(Engine::Sqlite, |s| {
         s.database_url = Some(database_url.clone());
