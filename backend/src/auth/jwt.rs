@@ -4,6 +4,9 @@
 //! is pinned by configuration (so `none`, or HS256 signed with our HS512 key, is refused);
 //! expiry has zero leeway (`exp == now` is expired).
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -54,6 +57,38 @@ pub struct JwtCodec {
     audience: Option<String>,
     /// The public key, for asymmetric algorithms: what `/.well-known/jwks.json` publishes.
     public_jwk: Option<Jwk>,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// Tokens whose signature and claims already checked out, by their exact text. A client
+/// sends the same access token on every request for up to an hour; remembering that it
+/// verified skips the signature check and the claim parsing on all but the first. Expiry is
+/// still checked on every use (and revocation by the caller), and only exact byte-for-byte
+/// matches hit, so a token that differs in any way is verified from scratch.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: RwLock<HashMap<Box<str>, Claims>>,
+}
+
+const VERIFIED_CAPACITY: usize = 65_536;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Claims> {
+        self.entries
+            .read()
+            .expect("token cache lock poisoned")
+            .get(token)
+            .cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &Claims) {
+        let mut entries = self.entries.write().expect("token cache lock poisoned");
+        // Bounded: when full, start over (entries are cheap to recompute).
+        if entries.len() >= VERIFIED_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(token.into(), claims.clone());
+    }
 }
 
 #[derive(Debug, Error)]
@@ -165,6 +200,7 @@ impl JwtCodec {
             issuer,
             audience,
             public_jwk,
+            verified: Arc::default(),
         }
     }
 
@@ -191,13 +227,21 @@ impl JwtCodec {
 
     /// Verifies signature, algorithm and expiry and returns the claims, whatever their type.
     pub fn decode(&self, token: &str, now: i64) -> Result<Claims, JwtError> {
+        if let Some(claims) = self.verified.get(token) {
+            // jsonwebtoken accepts `exp == now`; simplejwt (and we) do not.
+            return if claims.exp <= now {
+                Err(JwtError::Invalid)
+            } else {
+                Ok(claims)
+            };
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| JwtError::Invalid)?;
         let claims = data.claims;
-        // jsonwebtoken accepts `exp == now`; simplejwt (and we) do not.
         if claims.exp <= now || !is_token_id(&claims.jti) || !is_token_id(&claims.sid) {
             return Err(JwtError::Invalid);
         }
+        self.verified.insert(token, &claims);
         Ok(claims)
     }
 
@@ -295,6 +339,22 @@ mod tests {
             "{payload}"
         );
         assert_eq!(codec().decode(&token, NOW).unwrap(), c);
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let codec = codec();
+        let mut c = claims(TokenType::Access);
+        c.exp = NOW + 10;
+        let token = codec.encode(&c);
+        assert!(codec.decode(&token, NOW).is_ok());
+        assert!(codec.decode(&token, NOW + 5).is_ok());
+        assert_eq!(codec.decode(&token, NOW + 10), Err(JwtError::Invalid));
+        // A token that differs in one byte is checked from scratch, and fails.
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(codec.decode(&tampered, NOW), Err(JwtError::Invalid));
     }
 
     #[test]
