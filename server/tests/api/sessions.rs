@@ -286,3 +286,44 @@ fn test_settings_switch_rate_limits_off() {
     let dir = tempfile::tempdir().unwrap();
     assert!(!settings(dir.path(), None).rate_limit_enabled);
 }
+
+#[tokio::test]
+async fn a_sign_in_ends_at_its_absolute_lifetime_however_often_it_refreshes() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.jwt_session_lifetime = 2).await;
+    let login = app.register("abe", "").await;
+    let refresh_exp = |token: &Value| {
+        use base64::Engine as _;
+        let part = token.as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap(),
+        )
+        .unwrap();
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
+    };
+    // The refresh token never outlives the sign-in.
+    assert!(refresh_exp(&login["refresh"]) <= 2);
+    let (status, refreshed) = refresh(&app, &login["refresh"]).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, _) = refresh(&app, &refreshed["refresh"]).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn refresh_is_rate_limited_per_ip() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_refresh_per_minute = 2;
+    })
+    .await;
+    let login = app.register("bea", "").await;
+    let (status, first) = refresh(&app, &login["refresh"]).await;
+    assert_eq!(status, 200);
+    let (status, _) = refresh(&app, &first["refresh"]).await;
+    assert_eq!(status, 200);
+    let res = app
+        .post_json("/api/auth/token/refresh/", &json!({"refresh": first["refresh"]}))
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+}
