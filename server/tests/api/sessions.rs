@@ -293,9 +293,17 @@ async fn a_sign_in_ends_at_its_absolute_lifetime_however_often_it_refreshes() {
     let login = app.register("abe", "").await;
     let refresh_exp = |token: &Value| {
         use base64::Engine as _;
-        let part = token.as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+        let part = token
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .to_owned();
         let claims: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap(),
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
         )
         .unwrap();
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
@@ -322,7 +330,10 @@ async fn refresh_is_rate_limited_per_ip() {
     let (status, _) = refresh(&app, &first["refresh"]).await;
     assert_eq!(status, 200);
     let res = app
-        .post_json("/api/auth/token/refresh/", &json!({"refresh": first["refresh"]}))
+        .post_json(
+            "/api/auth/token/refresh/",
+            &json!({"refresh": first["refresh"]}),
+        )
         .await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
