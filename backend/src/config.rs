@@ -310,6 +310,9 @@ pub struct Config {
     pub app_env: AppEnv,
     /// Origin without a trailing slash, e.g. `https://auth.example.com`.
     pub public_url: String,
+    /// True when `public_url` was derived from the listen address (development), so that
+    /// it can follow the port actually bound (`LEPTOS_SITE_ADDR=127.0.0.1:0`).
+    pub public_url_is_derived: bool,
     pub data_dir: PathBuf,
     pub jwt_signing_key: Secret,
     pub session_secret: Secret,
@@ -370,6 +373,7 @@ impl Config {
         let production = s.app_env == AppEnv::Production;
         let mut warnings = Vec::new();
 
+        let public_url_is_derived = s.public_url.is_none();
         let public_url = match s.public_url {
             Some(url) => normalise_origin(&url)?,
             None if production => return Err(ConfigError::MissingInProduction("PUBLIC_URL")),
@@ -483,6 +487,7 @@ impl Config {
             database_max_connections: s.database_max_connections.max(1),
             app_env: s.app_env,
             public_url,
+            public_url_is_derived,
             data_dir: s.data_dir,
             jwt_signing_key,
             session_secret,
@@ -579,7 +584,8 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
-fn default_public_url(addr: SocketAddr) -> String {
+/// The development default for `PUBLIC_URL`: where a browser on this machine reaches `addr`.
+pub fn default_public_url(addr: SocketAddr) -> String {
     // A wildcard bind address is not something a browser can visit.
     if addr.ip().is_unspecified() {
         format!("http://localhost:{}", addr.port())

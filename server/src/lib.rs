@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod assets;
 pub mod cli;
+pub mod csrf;
 pub mod routes;
 pub mod security_headers;
 pub mod startup;

@@ -21,7 +21,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::{assets, routes, security_headers};
+use crate::{assets, csrf, routes, security_headers};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -53,13 +53,16 @@ pub struct Application {
 impl Application {
     /// Connects to (and migrates) the database and binds the listener. Binding to port 0
     /// picks a free port, which is how the tests run several servers side by side.
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("database {}", config.database_display()))?;
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
+        if config.public_url_is_derived {
+            config.public_url = backend::config::default_public_url(listener.local_addr()?);
+        }
         let state = AppState::new(config, db)?;
         // Revocations made before this instance started must count from the first request.
         state
@@ -113,6 +116,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let routes = generate_route_list(App);
 
     let api = backend::api::router(state.clone());
+    let public_origin = csrf::PublicOrigin(state.config.public_url.as_str().into());
     let router = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -127,6 +131,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .merge(api);
 
     Ok(router
+        .layer(axum::middleware::from_fn_with_state(
+            public_origin,
+            csrf::protect,
+        ))
         .layer(axum::middleware::map_response(security_headers::add))
         .layer(
             ServiceBuilder::new()

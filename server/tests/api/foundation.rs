@@ -221,3 +221,63 @@ async fn database_credentials_never_reach_the_logs() {
     assert!(all.contains("is up to date"), "{all}");
     assert!(!all.contains("hunter2-secret"), "{all}");
 }
+
+#[tokio::test]
+async fn cross_site_posts_to_the_web_app_are_refused() {
+    let app = TestApp::spawn(crate::helpers::Engine::Sqlite).await;
+    let html = app.get("/").await.text().await.unwrap();
+    let start = html
+        .find("action=\"/api/check_server")
+        .expect("the home page's form")
+        + 8;
+    let action = &html[start..start + html[start..].find('"').unwrap()];
+    let post = |headers: &[(&'static str, String)]| {
+        let mut req = app
+            .client
+            .post(app.url(action))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body("");
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        req.send()
+    };
+    let evil = "https://evil.example".to_owned();
+    let res = post(&[("origin", evil.clone())]).await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Cross-site request refused"));
+    let res = post(&[
+        ("sec-fetch-site", "cross-site".into()),
+        ("origin", app.address.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = post(&[
+        ("sec-fetch-site", "same-origin".into()),
+        ("origin", app.address.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = post(&[("origin", app.address.clone())]).await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Not a browser (no Origin, no Sec-Fetch-Site): no ambient cookies to abuse, allowed.
+    assert_eq!(post(&[]).await.unwrap().status(), 200);
+    // The bearer-token API is governed by CORS instead.
+    let res = app
+        .client
+        .post(app.url("/api/auth/token/verify/"))
+        .header("origin", evil)
+        .json(&serde_json::json!({"token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
