@@ -1,10 +1,11 @@
 //! The rules a new or renamed account must meet, shared by the API, the web pages and the
 //! command line, with the messages clients show.
 
-use crate::auth::password::MAX_PASSWORD_BYTES;
+use crate::auth::password::{PasswordError, MAX_PASSWORD_BYTES};
 use crate::auth::password_rules::{password_problems, similarity_problem};
 use crate::db::{Db, DbError};
-use crate::users::{self, USERNAME_MAX_CHARS};
+use crate::state::AppState;
+use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
 
 pub const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -62,4 +63,46 @@ pub fn similarity(password: &str, username: &str, email: Option<&str>) -> Option
             ("email address", email.unwrap_or_default()),
         ],
     )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Member,
+    /// `is_staff` and `is_superuser`.
+    Administrator,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    User(#[from] UserError),
+}
+
+/// Hashes the password and stores the account. The caller has checked the rules above;
+/// the database still has the last word on uniqueness (concurrent sign-ups).
+pub async fn create(
+    state: &AppState,
+    username: &str,
+    email: Option<&str>,
+    password: &str,
+    role: Role,
+) -> Result<User, CreateError> {
+    let hash = state.passwords.hash(password).await?;
+    let admin = role == Role::Administrator;
+    let user = users::insert(
+        &state.db,
+        NewUser {
+            username,
+            email,
+            password_hash: Some(&hash),
+            first_name: "",
+            last_name: "",
+            is_staff: admin,
+            is_superuser: admin,
+        },
+    )
+    .await?;
+    Ok(user)
 }

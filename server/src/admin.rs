@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Context};
 use backend::accounts;
-use backend::users::{self, NewUser};
+use backend::users;
 use backend::{AppState, Config, Db};
 
 use crate::cli::CreateSuperuser;
@@ -67,21 +67,14 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
         bail!("password: {}", problems.join(" "));
     }
 
-    let hash = state.passwords.hash(&password).await?;
-    let user = users::insert(
-        &state.db,
-        NewUser {
-            username: &username,
-            email: email.as_deref(),
-            password_hash: Some(&hash),
-            first_name: "",
-            last_name: "",
-            is_staff: true,
-            is_superuser: true,
-        },
+    let user = accounts::create(
+        &state,
+        &username,
+        email.as_deref(),
+        &password,
+        accounts::Role::Administrator,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .await?;
     println!("Superuser {} created (id {}).", user.username, user.id);
     state.db.close().await;
     Ok(())

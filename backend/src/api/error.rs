@@ -226,6 +226,15 @@ impl From<TokenError> for ApiError {
     }
 }
 
+impl From<crate::accounts::CreateError> for ApiError {
+    fn from(e: crate::accounts::CreateError) -> Self {
+        match e {
+            crate::accounts::CreateError::Password(e) => e.into(),
+            crate::accounts::CreateError::User(e) => e.into(),
+        }
+    }
+}
+
 impl From<UserError> for ApiError {
     fn from(e: UserError) -> Self {
         match e {

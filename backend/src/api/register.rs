@@ -11,7 +11,7 @@ use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
 use super::fields::{Fields, Text};
 use crate::accounts;
 use crate::state::AppState;
-use crate::users::{self, NewUser, USERNAME_MAX_CHARS};
+use crate::users::{self, USERNAME_MAX_CHARS};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -69,18 +69,12 @@ pub async fn register(
         )));
     }
 
-    let hash = state.passwords.hash(&password1).await?;
-    let user = users::insert(
-        &state.db,
-        NewUser {
-            username: &username,
-            email: email.as_deref(),
-            password_hash: Some(&hash),
-            first_name: "",
-            last_name: "",
-            is_staff: false,
-            is_superuser: false,
-        },
+    let user = accounts::create(
+        &state,
+        &username,
+        email.as_deref(),
+        &password1,
+        accounts::Role::Member,
     )
     .await?;
     users::record_login(&state.db, user.id, None).await?;

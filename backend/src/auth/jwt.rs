@@ -60,7 +60,7 @@ pub struct JwtCodec {
     verified: Arc<VerifiedTokens>,
 }
 
-/// Tokens whose signature and claims already checked out, by their exact text. A client
+/// Access tokens whose signature and claims already checked out, by their exact text. A client
 /// sends the same access token on every request for up to an hour; remembering that it
 /// verified skips the signature check and the claim parsing on all but the first. Expiry is
 /// still checked on every use (and revocation by the caller), and only exact byte-for-byte
@@ -70,7 +70,8 @@ struct VerifiedTokens {
     entries: RwLock<HashMap<Box<str>, Claims>>,
 }
 
-const VERIFIED_CAPACITY: usize = 65_536;
+/// About 7 MiB at most (token text plus claims).
+const VERIFIED_CAPACITY: usize = 16_384;
 
 impl VerifiedTokens {
     fn get(&self, token: &str) -> Option<Claims> {
@@ -241,7 +242,10 @@ impl JwtCodec {
         if claims.exp <= now || !is_token_id(&claims.jti) || !is_token_id(&claims.sid) {
             return Err(JwtError::Invalid);
         }
-        self.verified.insert(token, &claims);
+        // Refresh tokens are used once (rotation), so only access tokens are worth keeping.
+        if claims.token_type == TokenType::Access {
+            self.verified.insert(token, &claims);
+        }
         Ok(claims)
     }
 
