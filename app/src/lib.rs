@@ -2,6 +2,7 @@
 //! twice: with `ssr` into the server (where server functions run and may use `backend`),
 //! with `hydrate` into the WASM bundle (where they become HTTP calls).
 
+pub mod examples;
 pub mod pages;
 pub mod status;
 

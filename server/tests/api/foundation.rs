@@ -281,3 +281,34 @@ async fn cross_site_posts_to_the_web_app_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn server_functions_see_the_caller_through_the_same_extractors() {
+    let app = TestApp::spawn(crate::helpers::Engine::Sqlite).await;
+    let login = app.register("sfuser", "").await;
+    let call = |token: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/whoami"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+    };
+    let res = call(Some(login["access"].as_str().unwrap())).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap(), "sfuser");
+    let res = call(None).await.unwrap();
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap(),
+        serde_json::Value::Null
+    );
+    let res = call(Some("garbage")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap(),
+        serde_json::Value::Null
+    );
+}
