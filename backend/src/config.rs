@@ -497,20 +497,6 @@ impl Config {
         })
     }
 
-    pub fn is_production(&self) -> bool {
-        self.app_env == AppEnv::Production
-    }
-
-    /// `sqlite` or `postgres`: what the start-up line shows instead of the URL, which may
-    /// hold a password.
-    pub fn database_kind(&self) -> &'static str {
-        if self.database_url.starts_with("sqlite:") {
-            "sqlite"
-        } else {
-            "postgres"
-        }
-    }
-
     /// The SQLite file path or the PostgreSQL host and database, without credentials.
     pub fn database_display(&self) -> String {
         redact_database_url(&self.database_url)

@@ -225,25 +225,6 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
     Ok(row.map(|(id,)| id))
 }
 
-pub async fn set_password(db: &Db, id: i64, hash: &str) -> Result<(), DbError> {
-    with_db_write!(db, pool => {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
-    Ok(())
-}
-
-pub async fn delete(db: &Db, id: i64) -> Result<(), DbError> {
-    with_db_write!(db, pool => {
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(drop)
-    })?;
-    Ok(())
-}
-
 /// Django's `UnicodeUsernameValidator`: letters, digits and `@ . + - _`.
 pub fn username_is_valid(username: &str) -> bool {
     !username.is_empty()

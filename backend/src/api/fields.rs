@@ -98,10 +98,6 @@ impl Fields {
         Some(value)
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
-    }
-
     async fn parse(content_type: Option<&str>, body: Bytes) -> Result<Fields, ApiError> {
         // No body at all reads as no fields, whatever the declared type (as in DRF).
         if body.is_empty() {

@@ -75,12 +75,4 @@ impl Revocations {
         self.synced_until.store(now, Ordering::Relaxed);
         Ok(found)
     }
-
-    pub fn len(&self) -> usize {
-        self.revoked.read().expect("revocation lock poisoned").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -80,10 +80,6 @@ impl Tokens {
         }
     }
 
-    pub fn settings(&self) -> &TokenSettings {
-        &self.settings
-    }
-
     pub fn revocations(&self) -> &Arc<Revocations> {
         &self.revocations
     }
