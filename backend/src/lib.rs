@@ -10,6 +10,7 @@ pub mod db;
 pub mod state;
 pub mod user_cache;
 pub mod users;
+pub mod web;
 
 pub use config::{AppEnv, Config, Settings};
 pub use db::Db;

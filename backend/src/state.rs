@@ -8,6 +8,7 @@ use crate::auth::tokens::{TokenSettings, Tokens};
 use crate::config::Config;
 use crate::db::Db;
 use crate::user_cache::UserCache;
+use crate::web::WebState;
 
 /// What every handler and server function shares. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -19,6 +20,7 @@ pub struct AppState {
     /// `None` when rate limiting is switched off.
     pub rate_limits: Option<Arc<RateLimits>>,
     pub user_cache: Arc<UserCache>,
+    pub web: Arc<WebState>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
                 .as_ref()
                 .map(|limits| Arc::new(RateLimits::new(limits))),
             user_cache: Arc::new(UserCache::new(config.user_cache_ttl)),
+            web: Arc::new(WebState::new(&config, db.clone())),
             config: Arc::new(config),
             db,
             tokens,
@@ -56,7 +59,8 @@ impl AppState {
     }
 
     /// Housekeeping that runs for the life of the process: reload session revocations made
-    /// by other instances, and forget idle rate-limit keys.
+    /// by other instances; every minute, forget idle rate-limit keys and finished refreshes
+    /// and delete expired browser sessions.
     pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         tokio::spawn(async move {
@@ -72,6 +76,10 @@ impl AppState {
                 if last_prune.elapsed() > Duration::from_secs(60) {
                     if let Some(limits) = &state.rate_limits {
                         limits.prune();
+                    }
+                    state.web.refreshes.prune(now);
+                    if let Err(error) = state.web.store.delete_expired().await {
+                        tracing::warn!(%error, "could not delete expired sessions");
                     }
                     last_prune = tokio::time::Instant::now();
                 }

@@ -45,6 +45,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Field → messages, for the web forms.
+    pub fn into_map(self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.0.into_iter().collect()
+    }
+
     /// `Ok(())` when there is nothing to report.
     pub fn into_result(self) -> Result<(), ApiError> {
         if self.is_empty() {

@@ -1,5 +1,7 @@
 //! `POST /api/auth/login/`: username (or email address) and password.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::Json;
 
@@ -9,8 +11,9 @@ use super::current_user::MaybeUser;
 use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
 use super::fields::{Fields, Text};
 use crate::auth::password::{Verification, MAX_PASSWORD_BYTES};
+use crate::auth::tokens::TokenPair;
 use crate::state::AppState;
-use crate::users;
+use crate::users::{self, User};
 
 pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
@@ -20,6 +23,17 @@ pub async fn login(
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
+    let (user, pair) = sign_in_with_password(&state, ip, &fields).await?;
+    Ok(Json(LoginBody::new(pair, &user)))
+}
+
+/// Checks `username` (or `email`) and `password` and starts a token family: the API's login
+/// and the web sign-in form both come through here, with the same rules and messages.
+pub async fn sign_in_with_password(
+    state: &AppState,
+    ip: IpAddr,
+    fields: &Fields,
+) -> Result<(User, TokenPair), ApiError> {
     if let Some(limits) = &state.rate_limits {
         limits.login_ip(ip)?;
     }
@@ -65,5 +79,5 @@ pub async fn login(
     users::record_login(&state.db, user.id, rehash.as_deref()).await?;
     let pair = state.tokens.sign_in(user.id).await?;
     tracing::info!(user_id = user.id, "user signed in");
-    Ok(Json(LoginBody::new(pair, &user)))
+    Ok((user, pair))
 }

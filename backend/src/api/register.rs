@@ -1,5 +1,7 @@
 //! `POST /api/auth/register/`: create an account and sign it in.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,8 +12,9 @@ use super::current_user::MaybeUser;
 use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
 use super::fields::{Fields, Text};
 use crate::accounts;
+use crate::auth::tokens::TokenPair;
 use crate::state::AppState;
-use crate::users::{self, USERNAME_MAX_CHARS};
+use crate::users::{self, User, USERNAME_MAX_CHARS};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -19,6 +22,17 @@ pub async fn register(
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<(StatusCode, Json<LoginBody>), ApiError> {
+    let (user, pair) = create_account(&state, ip, &fields).await?;
+    Ok((StatusCode::CREATED, Json(LoginBody::new(pair, &user))))
+}
+
+/// Validates a sign-up (`username`, optional `email`, `password1`, `password2`), creates the
+/// account and signs it in. Shared by the API and the web sign-up form.
+pub async fn create_account(
+    state: &AppState,
+    ip: IpAddr,
+    fields: &Fields,
+) -> Result<(User, TokenPair), ApiError> {
     if let Some(limits) = &state.rate_limits {
         limits.register(ip)?;
     }
@@ -70,7 +84,7 @@ pub async fn register(
     }
 
     let user = accounts::create(
-        &state,
+        state,
         &username,
         email.as_deref(),
         &password1,
@@ -80,5 +94,5 @@ pub async fn register(
     users::record_login(&state.db, user.id, None).await?;
     let pair = state.tokens.sign_in(user.id).await?;
     tracing::info!(user_id = user.id, "user registered");
-    Ok((StatusCode::CREATED, Json(LoginBody::new(pair, &user))))
+    Ok((user, pair))
 }

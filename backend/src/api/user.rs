@@ -11,7 +11,7 @@ use super::fields::{Fields, Text};
 use super::methods;
 use crate::accounts;
 use crate::state::AppState;
-use crate::users::{self, ProfileChange, UserDetails, NAME_MAX_CHARS, USERNAME_MAX_CHARS};
+use crate::users::{self, ProfileChange, User, UserDetails, NAME_MAX_CHARS, USERNAME_MAX_CHARS};
 
 pub const ALLOW: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
 
@@ -27,19 +27,23 @@ pub async fn user(
         Method::GET | Method::HEAD => Ok(Json(UserDetails::from(&current.user)).into_response()),
         Method::PUT | Method::PATCH => {
             let fields = Fields::from_request(req, &state).await?;
-            update(&state, current, fields, method == Method::PATCH).await
+            let updated =
+                update_profile(&state, current.user.id, &fields, method == Method::PATCH).await?;
+            Ok(Json(UserDetails::from(&updated)).into_response())
         }
         Method::OPTIONS => Ok(methods::options("User Details", ALLOW)),
         other => Err(ApiError::MethodNotAllowed(other, ALLOW)),
     }
 }
 
-async fn update(
+/// Applies `username`, `first_name` and `last_name` (all optional when `partial`) to the
+/// user's profile. Shared by the API and the web profile form.
+pub async fn update_profile(
     state: &AppState,
-    current: CurrentUser,
-    fields: Fields,
+    user_id: i64,
+    fields: &Fields,
     partial: bool,
-) -> Result<Response, ApiError> {
+) -> Result<User, ApiError> {
     let mut errors = FieldErrors::new();
     let username_rules = Text {
         required: !partial,
@@ -55,7 +59,7 @@ async fn update(
     let last_name = fields.text("last_name", Text::OPTIONAL.max(NAME_MAX_CHARS), &mut errors);
     if let Some(name) = &username {
         if let Some(problem) =
-            accounts::username_problem(&state.db, name, Some(current.user.id)).await?
+            accounts::username_problem(&state.db, name, Some(user_id)).await?
         {
             errors.add("username", problem);
         }
@@ -64,7 +68,7 @@ async fn update(
 
     let updated = users::update_profile(
         &state.db,
-        current.user.id,
+        user_id,
         ProfileChange {
             username: username.as_deref(),
             first_name: first_name.as_deref(),
@@ -74,5 +78,5 @@ async fn update(
     .await?
     .ok_or(ApiError::UserNotFound)?;
     state.user_cache.invalidate(updated.id);
-    Ok(Json(UserDetails::from(&updated)).into_response())
+    Ok(updated)
 }

@@ -1,0 +1,89 @@
+//! Turning a refused form into words for the page it goes back to.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use axum::extract::{FromRequest, Request};
+
+use super::flash::Flash;
+use super::WebError;
+use crate::api::error::{ApiError, FieldErrors};
+use crate::api::fields::{Fields, Text};
+
+const TRY_AGAIN: &str = "Something went wrong on our side. Please try again.";
+
+/// A form body, read the way the API reads it; a body that cannot be read is kept as its
+/// error, so the handler can still answer with the form and a message.
+pub struct FormInput {
+    fields: Result<Fields, ApiError>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormInput {
+    type Rejection = Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(FormInput {
+            fields: Fields::from_request(req, state).await,
+        })
+    }
+}
+
+impl FormInput {
+    /// One text field as sent (empty and absent are both `None`).
+    pub fn value(&self, name: &str) -> Option<String> {
+        let fields = self.fields.as_ref().ok()?;
+        let mut ignored = FieldErrors::new();
+        fields
+            .text(name, Text::OPTIONAL, &mut ignored)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The values worth showing again if the form is refused (never pass a password here).
+    pub fn keep(&self, names: &[&str]) -> BTreeMap<String, String> {
+        names
+            .iter()
+            .filter_map(|name| Some((name.to_string(), self.value(name)?)))
+            .collect()
+    }
+
+    pub fn into_fields(self) -> Result<Fields, ApiError> {
+        self.fields
+    }
+}
+
+/// The API's refusal, as feedback for the form `form`.
+pub fn rejected(form: &str, error: ApiError, values: BTreeMap<String, String>) -> Flash {
+    let mut flash = Flash {
+        form: form.to_owned(),
+        values,
+        ..Flash::default()
+    };
+    match error {
+        ApiError::Validation(errors) => flash.errors = errors.into_map(),
+        ApiError::RateLimited { retry_after_secs } => {
+            flash.notice = Some(format!(
+                "Too many attempts. Please wait {retry_after_secs} second{} and try again.",
+                if retry_after_secs == 1 { "" } else { "s" }
+            ));
+        }
+        ApiError::PayloadTooLarge => flash.notice = Some("The form was too large.".into()),
+        ApiError::UnsupportedMediaType(_) | ApiError::Detail(..) => {
+            flash.notice = Some("The form could not be read. Please try again.".into());
+        }
+        other => {
+            tracing::error!(error = %other, form, "form failed");
+            flash.notice = Some(TRY_AGAIN.into());
+        }
+    }
+    flash
+}
+
+/// A failure of ours (session store, database) while handling `form`.
+pub fn failure(form: &str, error: WebError) -> Flash {
+    tracing::error!(%error, form, "form failed");
+    Flash {
+        form: form.to_owned(),
+        notice: Some(TRY_AGAIN.into()),
+        ..Flash::default()
+    }
+}

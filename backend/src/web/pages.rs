@@ -1,0 +1,112 @@
+//! What every server-rendered page needs to know about its request, worked out once in a
+//! middleware: who is signed in (with the session's tokens refreshed if due) and the form
+//! feedback of the previous POST. Protected pages redirect to sign-in here, before any
+//! rendering, and the pages read the result from the request's extensions.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::flash::{self, Flash};
+use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
+use super::{see_other, session};
+use crate::state::AppState;
+use crate::users::User;
+
+/// Pages (and everything below them) that need a signed-in user.
+pub const PROTECTED: &[&str] = &["/profile"];
+
+/// Pages for signed-out visitors; a signed-in one goes on to `next` (or the profile).
+const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup"];
+
+#[derive(Clone, Debug, Default)]
+pub struct PageContext {
+    pub user: Option<Arc<User>>,
+    pub flash: Option<Flash>,
+}
+
+fn is_protected(path: &str) -> bool {
+    PROTECTED.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn page_context(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let current = match session::current(&state, &session).await {
+        Ok(current) => current,
+        Err(error) => return error.into_response(),
+    };
+    let path = req.uri().path();
+    match &current {
+        None if is_protected(path) => {
+            let here = req
+                .uri()
+                .path_and_query()
+                .map_or(path, |pq| pq.as_str());
+            return see_other(&sign_in_url(here));
+        }
+        Some(_) if SIGNED_OUT_ONLY.contains(&path) => {
+            let query: Option<NextQuery> = req
+                .uri()
+                .query()
+                .and_then(|q| serde_urlencoded::from_str(q).ok());
+            let wanted = query.and_then(|q| q.next);
+            return see_other(safe_next(wanted.as_deref()).unwrap_or(AFTER_SIGN_IN));
+        }
+        _ => {}
+    }
+
+    let cookies = state.web.cookies;
+    let had_flash = flash::present(&cookies, req.headers());
+    let flash = had_flash
+        .then(|| state.web.flash_key.read(&cookies, req.headers()))
+        .flatten();
+    req.extensions_mut().insert(PageContext {
+        user: current.map(|c| c.user),
+        flash,
+    });
+
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    if had_flash {
+        headers.append(header::SET_COOKIE, flash::clear_cookie(&cookies));
+    }
+    // Pages show who is signed in: never from a shared cache, nor from the back button
+    // after signing out.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protection_covers_the_page_and_below_only() {
+        assert!(is_protected("/profile"));
+        assert!(is_protected("/profile/"));
+        assert!(is_protected("/profile/security"));
+        assert!(!is_protected("/profiles"));
+        assert!(!is_protected("/"));
+        assert!(!is_protected("/signin"));
+    }
+}

@@ -1,0 +1,40 @@
+//! `POST /signin`: the sign-in form (username or email, password, `next`).
+
+use axum::extract::State;
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::next::{safe_next, AFTER_SIGN_IN};
+use super::{feedback, see_other, see_other_with, session, FormInput};
+use crate::api::client_ip::ClientIp;
+use crate::api::login::sign_in_with_password;
+use crate::state::AppState;
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    form: FormInput,
+) -> Response {
+    let next = form.value("next");
+    let destination = safe_next(next.as_deref()).unwrap_or(AFTER_SIGN_IN).to_owned();
+    let back = match safe_next(next.as_deref()) {
+        Some(next) => format!("/signin?next={}", super::next::encode(next)),
+        None => "/signin".to_owned(),
+    };
+    let kept = form.keep(&["username"]);
+    let outcome = match form.into_fields() {
+        Ok(fields) => sign_in_with_password(&state, ip, &fields).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok((user, pair)) => match session::start(&session, user.id, pair).await {
+            Ok(()) => see_other(&destination),
+            Err(error) => see_other_with(&state, &back, &feedback::failure("signin", error)),
+        },
+        Err(error) => {
+            let flash = feedback::rejected("signin", error, kept);
+            see_other_with(&state, &back, &flash)
+        }
+    }
+}

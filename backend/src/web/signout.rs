@@ -1,0 +1,17 @@
+//! `POST /signout`: revoke the token family and delete the session. Only POST: a link or an
+//! image on another page must not be able to sign anyone out.
+
+use axum::extract::State;
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::flash::Flash;
+use super::{feedback, see_other_with, session};
+use crate::state::AppState;
+
+pub async fn submit(State(state): State<AppState>, session: Session) -> Response {
+    match session::end(&state, &session).await {
+        Ok(()) => see_other_with(&state, "/", &Flash::notice("You have signed out.")),
+        Err(error) => see_other_with(&state, "/profile", &feedback::failure("signout", error)),
+    }
+}

@@ -1,0 +1,195 @@
+//! tower-sessions records in the application's own database (SQLite or PostgreSQL, whichever
+//! `DATABASE_URL` names), so several stateless instances share sessions through it.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::db::Db;
+use crate::{with_db, with_db_write};
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> DbSessionStore {
+        DbSessionStore { db }
+    }
+
+    /// Deletes expired records; returns how many. Run periodically: a session that expires
+    /// is already refused on load, this only reclaims the space.
+    pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        with_db_write!(&self.db, pool => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+    }
+}
+
+fn backend(error: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+fn encode(record: &Record) -> Result<String, session_store::Error> {
+    serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        // 128 random bits make a collision practically impossible; if one happens anyway,
+        // draw again rather than overwrite somebody else's session.
+        loop {
+            let inserted = with_db_write!(&self.db, pool => {
+                sqlx::query(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(record.id.to_string())
+                .bind(&data)
+                .bind(record.expiry_date.unix_timestamp())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+            })
+            .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        with_db_write!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
+                 expires_at = excluded.expires_at",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let row: Option<(String, i64)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+            )
+            .bind(id.to_string())
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(backend)?;
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
+        let data: HashMap<String, serde_json::Value> = serde_json::from_str(&data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        with_db_write!(&self.db, pool => {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(id.to_string())
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> DbSessionStore {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        DbSessionStore::new(db)
+    }
+
+    fn record(expires_in: i64) -> Record {
+        let mut data = HashMap::new();
+        data.insert("k".to_owned(), serde_json::json!({"n": 1}));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: OffsetDateTime::now_utc() + time::Duration::seconds(expires_in),
+        }
+    }
+
+    #[tokio::test]
+    async fn round_trip_update_and_delete() {
+        let store = store().await;
+        let mut rec = record(60);
+        store.create(&mut rec).await.unwrap();
+        let loaded = store.load(&rec.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data, rec.data);
+
+        rec.data.insert("k".to_owned(), serde_json::json!(2));
+        store.save(&rec).await.unwrap();
+        assert_eq!(
+            store.load(&rec.id).await.unwrap().unwrap().data["k"],
+            serde_json::json!(2)
+        );
+
+        store.delete(&rec.id).await.unwrap();
+        assert!(store.load(&rec.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn expired_records_are_not_loaded_and_get_reclaimed() {
+        let store = store().await;
+        let mut old = record(-5);
+        store.create(&mut old).await.unwrap();
+        let mut live = record(60);
+        store.create(&mut live).await.unwrap();
+        assert!(store.load(&old.id).await.unwrap().is_none());
+        assert_eq!(store.delete_expired().await.unwrap(), 1);
+        assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn create_never_overwrites_an_existing_id() {
+        let store = store().await;
+        let mut first = record(60);
+        store.create(&mut first).await.unwrap();
+        let mut clash = record(60);
+        clash.id = first.id;
+        clash.data.insert("k".to_owned(), serde_json::json!("other"));
+        store.create(&mut clash).await.unwrap();
+        assert_ne!(clash.id, first.id);
+        assert_eq!(
+            store.load(&first.id).await.unwrap().unwrap().data["k"],
+            serde_json::json!({"n": 1})
+        );
+    }
+}
