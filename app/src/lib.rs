@@ -1,17 +1,27 @@
 //! The Leptos application: routes, pages and the server functions they call. Compiled
-//! twice: with `ssr` into the server (where server functions run and may use `backend`),
-//! with `hydrate` into the WASM bundle (where they become HTTP calls).
+//! twice: with `ssr` into the server (where pages render and server functions run, and may
+//! use `backend`), with `hydrate` into the WASM bundle.
+//!
+//! Islands architecture: every page is plain server-rendered HTML whose forms post to the
+//! server (so the whole app works without JavaScript); only the few interactive parts are
+//! `#[island]`s, and only they are compiled into the WASM bundle and hydrated.
 
+pub mod components;
+pub mod context;
 pub mod examples;
 pub mod pages;
-pub mod status;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::components::layout::{GlobalNotice, SiteHeader};
+use crate::pages::{
+    home::HomePage, not_found::NotFound, profile::ProfilePage, signin::SignInPage,
+    signup::SignUpPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -24,7 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -38,16 +48,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
+    // Async rendering: a page is sent once it is complete, so its status and headers (a
+    // 404, the flash cookie's removal) can still be set while it renders.
     view! {
         <Stylesheet id="leptos" href="/pkg/leptos-auth-starter.css"/>
         <Title text="leptos-auth-starter"/>
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/">"leptos-auth-starter"</a>
-            </header>
-            <main class="site-main">
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <SiteHeader/>
+            <main class="site-main" id="main">
+                <GlobalNotice/>
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=HomePage/>
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -117,17 +117,27 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
     let api = backend::api::router(state.clone());
     let public_origin = csrf::PublicOrigin(state.config.public_url.as_str().into());
+    let session_layer = backend::web::session_layer(&state);
+    let page_context =
+        axum::middleware::from_fn_with_state(state.clone(), backend::web::page_context);
+    let forms = backend::web::router().with_state(state.clone());
     let router = Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
         .leptos_routes_with_context(
             &server_state,
             routes,
             move || provide_context(state.clone()),
             move || shell(leptos.clone()),
         )
+        // Pages (and server functions) see the signed-in user; protected pages redirect.
+        .route_layer(page_context)
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
         .fallback(assets::static_or_not_found)
         .with_state(server_state)
+        .merge(forms)
+        // Lazy: the cookie is parsed on every request, the store is read only when a
+        // handler asks for the session.
+        .layer(session_layer)
         .merge(api);
 
     Ok(router

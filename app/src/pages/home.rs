@@ -1,49 +1,35 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::status::{CheckServer, StatusReport};
+use crate::context::viewer;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let check = ServerAction::<CheckServer>::new();
-    let pending = check.pending();
-
-    let outcome = move || {
-        check.value().get().map(|result| match result {
-            Ok(StatusReport {
-                version,
-                database_reachable: true,
-                database_latency_ms,
-            }) => format!(
-                "Server {version} is up; database reachable in {database_latency_ms:.1} ms."
-            ),
-            Ok(StatusReport { version, .. }) => {
-                format!("Server {version} is up, but the database is unreachable.")
-            }
-            Err(_) => "The server could not be reached. Try again in a moment.".to_owned(),
-        })
-    };
-
-    view! {
-        <Title text="leptos-auth-starter"/>
-        <section class="card narrow">
+    let body = match viewer() {
+        Some(user) => view! {
+            <h1>"Welcome back, " {user.username}</h1>
+            <p data-testid="auth-state">"You are signed in."</p>
+            <p><a class="button" href="/profile">"Go to your profile"</a></p>
+        }
+        .into_any(),
+        None => view! {
             <h1>"Welcome"</h1>
             <p data-testid="auth-state">"You are not authenticated."</p>
-            <p class="muted">
-                "A full-stack Rust starter: this page was rendered on the server and works \
-                 without JavaScript; with JavaScript it is hydrated into a live app."
+            <p class="button-row">
+                <a class="button" href="/signin">"Sign in"</a>
+                <a class="button secondary" href="/signup">"Sign up"</a>
             </p>
-        </section>
-        <section class="card narrow">
-            <h2>"Server check"</h2>
-            <p class="muted">"Calls a server function that pings the database."</p>
-            <ActionForm action=check>
-                <button type="submit" class="button" disabled=move || pending.get()>
-                    {move || if pending.get() { "Checking…" } else { "Check the server" }}
-                </button>
-            </ActionForm>
-            <p class="status" role="status" aria-live="polite" data-testid="server-status">
-                {outcome}
+        }
+        .into_any(),
+    };
+    view! {
+        <Title text="leptos-auth-starter"/>
+        <section class="card narrow">{body}</section>
+        <section class="card narrow muted">
+            <p>
+                "A full-stack Rust starter: server-rendered pages that work without \
+                 JavaScript, a few hydrated islands, and a REST API compatible with \
+                 dj-rest-auth and simplejwt, all in one binary."
             </p>
         </section>
     }

@@ -58,9 +58,7 @@ pub async fn update_profile(
     );
     let last_name = fields.text("last_name", Text::OPTIONAL.max(NAME_MAX_CHARS), &mut errors);
     if let Some(name) = &username {
-        if let Some(problem) =
-            accounts::username_problem(&state.db, name, Some(user_id)).await?
-        {
+        if let Some(problem) = accounts::username_problem(&state.db, name, Some(user_id)).await? {
             errors.add("username", problem);
         }
     }

@@ -207,9 +207,7 @@ mod tests {
         let set = key.set_cookie(&cookies, &flash);
         assert!(set.len() < 4096);
         assert!(set.to_str().unwrap().starts_with("__Host-las_flash="));
-        let read = key
-            .read(&cookies, &headers_with(&value_of(&set)))
-            .unwrap();
+        let read = key.read(&cookies, &headers_with(&value_of(&set))).unwrap();
         assert!(read.values.is_empty());
         assert_eq!(read.errors, sample().errors);
     }

@@ -14,15 +14,14 @@ pub fn safe_next(raw: Option<&str>) -> Option<&str> {
     let ok = path.starts_with('/')
         && !path.starts_with("//")
         && path.len() <= 2048
-        && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
     ok.then_some(path)
 }
 
 /// The sign-in page URL that brings the browser back to `path_and_query` afterwards.
 pub fn sign_in_url(path_and_query: &str) -> String {
-    if path_and_query == AFTER_SIGN_IN {
-        return "/signin".to_owned();
-    }
     format!("/signin?next={}", encode(path_and_query))
 }
 
@@ -46,7 +45,13 @@ mod tests {
 
     #[test]
     fn local_paths_pass() {
-        for ok in ["/", "/profile", "/profile?tab=1", "/a/b#c", "/%2F%2Fevil.com"] {
+        for ok in [
+            "/",
+            "/profile",
+            "/profile?tab=1",
+            "/a/b#c",
+            "/%2F%2Fevil.com",
+        ] {
             assert_eq!(safe_next(Some(ok)), Some(ok), "{ok}");
         }
     }
@@ -75,7 +80,7 @@ mod tests {
 
     #[test]
     fn sign_in_url_round_trips_the_path() {
-        assert_eq!(sign_in_url("/profile"), "/signin");
+        assert_eq!(sign_in_url("/profile"), "/signin?next=/profile");
         assert_eq!(
             sign_in_url("/profile?tab=a b&x=1"),
             "/signin?next=/profile%3Ftab%3Da%20b%26x%3D1"

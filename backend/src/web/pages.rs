@@ -58,10 +58,7 @@ pub async fn page_context(
     let path = req.uri().path();
     match &current {
         None if is_protected(path) => {
-            let here = req
-                .uri()
-                .path_and_query()
-                .map_or(path, |pq| pq.as_str());
+            let here = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
             return see_other(&sign_in_url(here));
         }
         Some(_) if SIGNED_OUT_ONLY.contains(&path) => {

@@ -14,7 +14,9 @@ pub async fn submit(State(state): State<AppState>, session: Session, form: FormI
     let current = match session::current(&state, &session).await {
         Ok(Some(current)) => current,
         Ok(None) => return see_other(&sign_in_url("/profile")),
-        Err(error) => return see_other_with(&state, "/profile", &feedback::failure("profile", error)),
+        Err(error) => {
+            return see_other_with(&state, "/profile", &feedback::failure("profile", error))
+        }
     };
     let kept = form.keep(&["username", "first_name", "last_name"]);
     let outcome = match form.into_fields() {

@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn debug_output_never_shows_tokens() {
         let shown = format!("{:?}", signed_in(10));
-        assert!(!shown.contains("\"a\"") && !shown.contains("\"r\""), "{shown}");
+        assert!(
+            !shown.contains("\"a\"") && !shown.contains("\"r\""),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub async fn submit(
     form: FormInput,
 ) -> Response {
     let next = form.value("next");
-    let destination = safe_next(next.as_deref()).unwrap_or(AFTER_SIGN_IN).to_owned();
+    let destination = safe_next(next.as_deref())
+        .unwrap_or(AFTER_SIGN_IN)
+        .to_owned();
     let back = match safe_next(next.as_deref()) {
         Some(next) => format!("/signin?next={}", super::next::encode(next)),
         None => "/signin".to_owned(),

@@ -104,8 +104,8 @@ impl SessionStore for DbSessionStore {
         let Some((data, expires_at)) = row else {
             return Ok(None);
         };
-        let data: HashMap<String, serde_json::Value> = serde_json::from_str(&data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
         Ok(Some(Record {
             id: *id,
@@ -184,7 +184,9 @@ mod tests {
         store.create(&mut first).await.unwrap();
         let mut clash = record(60);
         clash.id = first.id;
-        clash.data.insert("k".to_owned(), serde_json::json!("other"));
+        clash
+            .data
+            .insert("k".to_owned(), serde_json::json!("other"));
         store.create(&mut clash).await.unwrap();
         assert_ne!(clash.id, first.id);
         assert_eq!(

@@ -7,3 +7,4 @@ mod auth_api;
 mod foundation;
 mod jwt_abuse;
 mod sessions;
+mod web;

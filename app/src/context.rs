@@ -1,0 +1,82 @@
+//! What a page knows about its request: the signed-in user and the feedback of the form
+//! posted just before. Worked out on the server by `backend::web::page_context` (which also
+//! redirects protected pages) and read here while rendering.
+
+use std::collections::BTreeMap;
+
+/// The signed-in user, as the pages show them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    /// Already formatted (UTC), e.g. `24 Nov 2026, 05:24 UTC`.
+    pub date_joined: String,
+}
+
+/// One-shot feedback after a form post: field errors, values to show again, a notice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Feedback {
+    pub form: String,
+    pub errors: BTreeMap<String, Vec<String>>,
+    pub values: BTreeMap<String, String>,
+    pub notice: Option<String>,
+}
+
+impl Feedback {
+    /// The feedback addressed to `form` (empty otherwise).
+    pub fn for_form(form: &str) -> Feedback {
+        feedback().filter(|f| f.form == form).unwrap_or_default()
+    }
+
+    pub fn errors(&self, field: &str) -> Vec<String> {
+        self.errors.get(field).cloned().unwrap_or_default()
+    }
+
+    pub fn value(&self, field: &str) -> Option<String> {
+        self.values.get(field).cloned()
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn page_context() -> Option<backend::web::PageContext> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    parts.extensions.get::<backend::web::PageContext>().cloned()
+}
+
+/// The signed-in user, if any.
+pub fn viewer() -> Option<Viewer> {
+    #[cfg(feature = "ssr")]
+    {
+        let user = page_context()?.user?;
+        Some(Viewer {
+            id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone().filter(|e| !e.is_empty()),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            date_joined: user.date_joined.format("%-d %b %Y, %H:%M UTC").to_string(),
+        })
+    }
+    // Pages render on the server only; islands get what they need as props.
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// The previous form's feedback, if any.
+pub fn feedback() -> Option<Feedback> {
+    #[cfg(feature = "ssr")]
+    {
+        let flash = page_context()?.flash?;
+        Some(Feedback {
+            form: flash.form,
+            errors: flash.errors,
+            values: flash.values,
+            notice: flash.notice,
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
+}

@@ -1,0 +1,77 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::form::{Field, FormMessages, SubmitButton};
+use crate::components::user_details::UserDetails;
+use crate::context::{viewer, Feedback};
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    // The server redirects signed-out visitors to /signin before this renders.
+    let Some(user) = viewer() else {
+        return view! { <p>"Please " <a href="/signin?next=/profile">"sign in"</a> "."</p> }
+            .into_any();
+    };
+    let feedback = Feedback::for_form("profile");
+    let keep =
+        |field: &str, saved: &str| Some(feedback.value(field).unwrap_or_else(|| saved.to_owned()));
+    let (username, first_name, last_name) = (
+        keep("username", &user.username),
+        keep("first_name", &user.first_name),
+        keep("last_name", &user.last_name),
+    );
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "—".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    view! {
+        <Title text="Profile · leptos-auth-starter"/>
+        <section class="card">
+            <h1>"Your profile"</h1>
+            <dl class="details" data-testid="profile-details">
+                <dt>"PK"</dt><dd data-testid="profile-pk">{user.id}</dd>
+                <dt>"Username"</dt><dd data-testid="profile-username">{user.username.clone()}</dd>
+                <dt>"Email"</dt>
+                <dd data-testid="profile-email">
+                    {user.email.clone().unwrap_or_else(|| "Not provided".into())}
+                </dd>
+                <dt>"First name"</dt><dd data-testid="profile-first-name">{or_dash(&user.first_name)}</dd>
+                <dt>"Last name"</dt><dd data-testid="profile-last-name">{or_dash(&user.last_name)}</dd>
+                <dt>"Date joined"</dt><dd>{user.date_joined.clone()}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>"Edit your profile"</h2>
+            <FormMessages feedback=feedback.clone()/>
+            <form method="post" action="/profile" class="stack" data-testid="profile-form">
+                <Field name="username" label="Username" autocomplete="username" required=true
+                    value=username errors=feedback.errors("username")/>
+                <Field name="first_name" label="First name" autocomplete="given-name"
+                    value=first_name errors=feedback.errors("first_name")/>
+                <Field name="last_name" label="Last name" autocomplete="family-name"
+                    value=last_name errors=feedback.errors("last_name")/>
+                <SubmitButton label="Save" pending="Saving…"/>
+            </form>
+        </section>
+        <section class="card">
+            <h2>"Call the API from the browser"</h2>
+            <p class="muted">
+                "The page asks the server for a fresh access token (the refresh token never \
+                 leaves the server) and calls " <code>"GET /api/auth/user/"</code> " with it, \
+                 or without it."
+            </p>
+            <UserDetails/>
+        </section>
+        <section class="card">
+            <h2>"Sign out"</h2>
+            <p class="muted">"Ends this session; the tokens this page held stop working at once."</p>
+            <form method="post" action="/signout">
+                <SubmitButton label="Sign out" pending="Signing out…" secondary=true/>
+            </form>
+        </section>
+    }
+    .into_any()
+}
