@@ -12,6 +12,8 @@ enum Call {
 #[island]
 pub fn UserDetails() -> impl IntoView {
     let output = RwSignal::new(None::<String>);
+    // How many responses were shown (lets tests and assistive tech tell repeats apart).
+    let count = RwSignal::new(0u32);
     let busy = RwSignal::new(None::<Call>);
     let pre = NodeRef::<leptos::html::Pre>::new();
     // For browser tests: this island is live.
@@ -25,6 +27,7 @@ pub fn UserDetails() -> impl IntoView {
         busy.set(Some(call));
         leptos::task::spawn_local(async move {
             output.set(Some(fetch_user(call).await));
+            count.update(|n| *n += 1);
             busy.set(None);
         });
     };
@@ -59,7 +62,8 @@ pub fn UserDetails() -> impl IntoView {
                 {label(Call::WithoutToken, "User details (without token)")}
             </button>
         </div>
-        <pre node_ref=pre class="response" data-testid="details-output" aria-live="polite">
+        <pre node_ref=pre class="response" data-testid="details-output"
+            data-count=move || count.get() aria-live="polite">
             {move || output.get().unwrap_or_else(|| {
                 "Press a button: the response of GET /api/auth/user/ shows up here.".into()
             })}

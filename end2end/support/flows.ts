@@ -1,0 +1,48 @@
+// What a user does, as reusable steps. Each test signs up its own user, so tests run in
+// parallel without sharing state.
+import { expect, type Page } from "@playwright/test";
+
+export const PASSWORD = "violet-tambourine-42";
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36)}${process.pid}${counter}`;
+}
+
+export async function signUp(page: Page, username: string, email = "", base = "") {
+  await page.goto(`${base}/signup`);
+  await page.getByLabel("Username").fill(username);
+  if (email) await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByTestId("profile-username")).toHaveText(username);
+}
+
+export async function signIn(page: Page, login: string, password = PASSWORD) {
+  await page.getByLabel("Username or email").fill(login);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("auth-state")).toHaveText("You are not authenticated.");
+}
+
+/// Waits until the profile page's interactive island is hydrated.
+export async function islandsReady(page: Page) {
+  await expect(page.locator('[data-testid="details-output"][data-ready]')).toHaveCount(1);
+}
+
+export async function userDetails(page: Page, withToken: boolean): Promise<string> {
+  const name = withToken ? "User details (with token)" : "User details (without token)";
+  const output = page.getByTestId("details-output");
+  const before = Number(await output.getAttribute("data-count"));
+  await page.getByRole("button", { name }).click();
+  await expect(output).toHaveAttribute("data-count", String(before + 1));
+  return (await output.textContent()) ?? "";
+}
