@@ -1,6 +1,8 @@
 //! Load benchmark of the release binary: requests/s and latency percentiles for the API's
-//! hot endpoints, all measured in one run against `GET /healthz` as the baseline, plus the
-//! server's peak RSS.
+//! hot endpoints and the server-rendered pages (`/signin`, and `/profile` with a signed-in
+//! session), all measured in one run against `GET /healthz` as the baseline; the server's
+//! peak RSS; and the bytes (raw and gzip) of JS + WASM + CSS a browser downloads for
+//! `/profile`.
 //!
 //! Run with `scripts/bench` (builds the release binary first), or:
 //! `cargo bench -p server --bench api_load -- target/release/server`
@@ -74,6 +76,7 @@ enum Request {
     Get {
         path: &'static str,
         token: Option<String>,
+        cookie: Option<String>,
     },
     PostJson {
         path: &'static str,
@@ -112,10 +115,17 @@ impl Outcome {
 
 async fn send(client: &reqwest::Client, base: &str, req: &Request) -> Result<bytes::Bytes, ()> {
     let res = match req {
-        Request::Get { path, token } => {
+        Request::Get {
+            path,
+            token,
+            cookie,
+        } => {
             let mut r = client.get(format!("{base}{path}"));
             if let Some(t) = token {
                 r = r.bearer_auth(t);
+            }
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
             }
             r.send().await
         }
@@ -211,6 +221,86 @@ async fn sign_in(client: &reqwest::Client, base: &str, username: &str) -> Value 
         .unwrap()
 }
 
+/// Signs up through the web form, as a browser does; returns the session cookie.
+async fn browser_session(base: &str, username: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(format!("{base}/signup"))
+        .header("origin", base)
+        .form(&[
+            ("username", username),
+            ("password1", PASSWORD),
+            ("password2", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "web sign-up");
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("las_session="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// What a browser downloads to render `page` and make it interactive: every `/pkg/` file
+/// the HTML references (stylesheet, JS module, WASM), as served raw and gzipped.
+async fn page_weight(base: &str, page: &str, cookie: &str) -> (Vec<(String, u64, u64)>, u64, u64) {
+    let client = reqwest::Client::new();
+    let html = client
+        .get(format!("{base}{page}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut assets: Vec<String> = html
+        .split('"')
+        .filter(|s| s.starts_with("/pkg/"))
+        .map(str::to_owned)
+        .collect();
+    // The island loader script imports the JS and the WASM by name.
+    if html.contains("leptos-island") || html.contains("hydrateIslands") {
+        for file in [
+            "/pkg/leptos-auth-starter.js",
+            "/pkg/leptos-auth-starter.wasm",
+        ] {
+            assets.push(file.to_owned());
+        }
+    }
+    assets.sort();
+    assets.dedup();
+    let mut rows = Vec::new();
+    for asset in assets {
+        let size = |encoding: &'static str| {
+            let client = client.clone();
+            let url = format!("{base}{asset}");
+            async move {
+                let res = client
+                    .get(url)
+                    .header("accept-encoding", encoding)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+                res.bytes().await.unwrap().len() as u64
+            }
+        };
+        rows.push((asset.clone(), size("identity").await, size("gzip").await));
+    }
+    let raw = rows.iter().map(|r| r.1).sum();
+    let gzip = rows.iter().map(|r| r.2).sum();
+    (rows, raw, gzip)
+}
+
 fn print(outcomes: &[&Outcome], baseline: f64) {
     println!(
         "{:<44} {:>10} {:>9} {:>9} {:>9} {:>8} {:>7}",
@@ -280,6 +370,7 @@ async fn main() {
         copies(Request::Get {
             path: "/healthz",
             token: None,
+            cookie: None,
         }),
         same,
     )
@@ -292,6 +383,7 @@ async fn main() {
         copies(Request::Get {
             path: "/api/auth/user/",
             token: Some(access.clone()),
+            cookie: None,
         }),
         same,
     )
@@ -305,6 +397,35 @@ async fn main() {
         same,
     )
     .await;
+
+    let cookie = browser_session(&base, "browser").await;
+    let signin_page = run(
+        "GET /signin (server-rendered)",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::Get {
+            path: "/signin",
+            token: None,
+            cookie: None,
+        }),
+        same,
+    )
+    .await;
+    let profile_page = run(
+        "GET /profile (server-rendered, signed in)",
+        &base,
+        concurrency,
+        duration,
+        copies(Request::Get {
+            path: "/profile",
+            token: None,
+            cookie: Some(cookie.clone()),
+        }),
+        same,
+    )
+    .await;
+    let pages_rss = server.peak_rss_kib().unwrap_or(0);
 
     // Each worker refreshes its own sign-in, always with the newest (rotated) token.
     let mut refresh_first = Vec::new();
@@ -366,7 +487,8 @@ async fn main() {
         vec![
             Request::Get {
                 path: "/api/auth/user/",
-                token: Some(access.clone())
+                token: Some(access.clone()),
+                cookie: None,
             };
             4
         ],
@@ -381,6 +503,8 @@ async fn main() {
             &healthz,
             &user,
             &verify,
+            &signin_page,
+            &profile_page,
             &refresh,
             &login,
             &user_under_flood,
@@ -389,7 +513,18 @@ async fn main() {
         base_rate,
     );
     let rss = server.peak_rss_kib().unwrap_or(0);
-    println!("\npeak server RSS: {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "\npeak server RSS: {:.1} MiB (after the page scenarios: {:.1} MiB)",
+        rss as f64 / 1024.0,
+        pages_rss as f64 / 1024.0
+    );
+
+    let (assets, raw, gzip) = page_weight(&base, "/profile", &cookie).await;
+    println!("\n/profile downloads (JS + WASM + CSS):");
+    for (asset, raw, gzip) in &assets {
+        println!("  {asset:<40} {raw:>9} B raw {gzip:>9} B gzip");
+    }
+    println!("  {:<40} {raw:>9} B raw {gzip:>9} B gzip", "total");
 
     let checks = [
         ("user/ ≥ 50% of healthz", user.rate() >= 0.5 * base_rate),
@@ -399,12 +534,20 @@ async fn main() {
             user_under_flood.percentile(0.99) < Duration::from_millis(50),
         ),
         ("peak RSS < 100 MiB", rss > 0 && rss < 100 * 1024),
+        ("/signin SSR ≥ 2,000 req/s", signin_page.rate() >= 2000.0),
+        ("/profile SSR ≥ 2,000 req/s", profile_page.rate() >= 2000.0),
+        (
+            "/profile JS + WASM + CSS ≤ 180 KB gzip",
+            gzip > 0 && gzip <= 180 * 1000,
+        ),
         (
             "no errors",
             [
                 &healthz,
                 &user,
                 &verify,
+                &signin_page,
+                &profile_page,
                 &refresh,
                 &login,
                 &user_under_flood,
