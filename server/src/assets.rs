@@ -27,6 +27,17 @@ pub async fn static_or_not_found(State(state): State<ServerState>, req: Request)
             return response;
         }
     }
+    // Not an asset: the 404 page, whose header still shows who is signed in.
+    let mut req = req;
+    if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+        let user = backend::web::session::current(&state.app, &session)
+            .await
+            .ok()
+            .flatten()
+            .map(|current| current.user);
+        req.extensions_mut()
+            .insert(backend::web::PageContext { user, flash: None });
+    }
     let app_state = state.app.clone();
     let options = state.leptos.clone();
     let render = leptos_axum::render_app_to_stream_with_context(

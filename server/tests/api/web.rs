@@ -452,3 +452,41 @@ async fn https_deployments_get_secure_host_only_cookies() {
     );
     assert!(!cookie.contains("Domain"), "{cookie}");
 }
+
+#[tokio::test]
+async fn pages_carry_a_strict_csp_with_the_inline_scripts_nonce() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let res = app.get("/signin").await;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = res.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(html.contains(&format!(r#"<script type="module" nonce="{nonce}">"#)));
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    // A fresh nonce per response.
+    let again = app.get("/signin").await.headers()["content-security-policy"].clone();
+    assert_ne!(again.to_str().unwrap(), csp);
+}
+
+#[tokio::test]
+async fn the_404_page_still_knows_who_is_signed_in() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let browser = Browser::new(&app);
+    browser.sign_up("lost").await;
+    let res = browser.get("/no/such/page").await;
+    assert_eq!(res.status(), 404);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"class="nav-user">lost</span>"#), "{html}");
+}
