@@ -14,6 +14,8 @@ pub struct Viewer {
     pub last_name: String,
     /// Already formatted (UTC), e.g. `24 Nov 2026, 05:24 UTC`.
     pub date_joined: String,
+    /// False for accounts created through a social provider.
+    pub has_password: bool,
 }
 
 /// One-shot feedback after a form post: field errors, values to show again, a notice.
@@ -58,6 +60,7 @@ pub fn viewer() -> Option<Viewer> {
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
             date_joined: user.date_joined.format("%-d %b %Y, %H:%M UTC").to_string(),
+            has_password: user.password_hash.is_some(),
         })
     }
     // Pages render on the server only; islands get what they need as props.
@@ -79,4 +82,24 @@ pub fn feedback() -> Option<Feedback> {
     }
     #[cfg(not(feature = "ssr"))]
     None
+}
+
+/// The configured social sign-in providers, `(id, label)`.
+pub fn providers() -> Vec<(String, String)> {
+    #[cfg(feature = "ssr")]
+    {
+        page_context().map(|c| c.providers).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
+}
+
+/// The providers linked to the signed-in user (profile page).
+pub fn linked_providers() -> Vec<String> {
+    #[cfg(feature = "ssr")]
+    {
+        page_context().map(|c| c.linked).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
 }

@@ -164,6 +164,11 @@ pub struct Settings {
     /// them the client IP is the connection's peer address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+
+    /// Social sign-in providers; `None` reads them from the environment (`GOOGLE_*`,
+    /// `GITHUB_*`, `OIDC_PROVIDERS` and `OIDC_<NAME>_*`: see `social::providers`).
+    #[arg(skip)]
+    pub social_providers: Option<Vec<crate::social::providers::ProviderConfig>>,
 }
 
 impl Settings {
@@ -335,6 +340,7 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub rate_limits: Option<RateLimitConfig>,
     pub trusted_proxies: Vec<IpNet>,
+    pub social_providers: Vec<crate::social::providers::ProviderConfig>,
     /// Human-readable notes about relaxed settings, logged once tracing is up.
     pub warnings: Vec<String>,
 }
@@ -365,6 +371,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("social sign-in: {0}")]
+    Social(#[from] crate::social::providers::ProviderConfigError),
 }
 
 impl Config {
@@ -461,7 +469,13 @@ impl Config {
             );
         }
 
+        let social_providers = match s.social_providers {
+            Some(providers) => providers,
+            None => crate::social::providers::from_env(|name| std::env::var(name).ok())?,
+        };
+
         Ok(Config {
+            social_providers,
             jwt_algorithm: s.jwt_algorithm,
             jwt_private_key,
             jwt_access_token_lifetime: s.jwt_access_token_lifetime,

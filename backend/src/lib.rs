@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod social;
 pub mod state;
 pub mod user_cache;
 pub mod users;

@@ -7,6 +7,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::{TokenSettings, Tokens};
 use crate::config::Config;
 use crate::db::Db;
+use crate::social::Social;
 use crate::user_cache::UserCache;
 use crate::web::WebState;
 
@@ -21,6 +22,7 @@ pub struct AppState {
     pub rate_limits: Option<Arc<RateLimits>>,
     pub user_cache: Arc<UserCache>,
     pub web: Arc<WebState>,
+    pub social: Arc<Social>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 .map(|limits| Arc::new(RateLimits::new(limits))),
             user_cache: Arc::new(UserCache::new(config.user_cache_ttl)),
             web: Arc::new(WebState::new(&config, db.clone())),
+            social: Arc::new(Social::new(&config.social_providers)),
             config: Arc::new(config),
             db,
             tokens,

@@ -35,8 +35,10 @@ pub async fn static_or_not_found(State(state): State<ServerState>, req: Request)
             .ok()
             .flatten()
             .map(|current| current.user);
-        req.extensions_mut()
-            .insert(backend::web::PageContext { user, flash: None });
+        req.extensions_mut().insert(backend::web::PageContext {
+            user,
+            ..Default::default()
+        });
     }
     let app_state = state.app.clone();
     let options = state.leptos.clone();

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
 use crate::components::user_details::UserDetails;
-use crate::context::{viewer, Feedback};
+use crate::context::{linked_providers, providers, viewer, Feedback};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -56,6 +56,7 @@ pub fn ProfilePage() -> impl IntoView {
                 <SubmitButton label="Save" pending="Saving…"/>
             </form>
         </section>
+        <SignInMethods has_password=user.has_password/>
         <section class="card">
             <h2>"Call the API from the browser"</h2>
             <p class="muted">
@@ -74,4 +75,60 @@ pub fn ProfilePage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// Password and social providers: link the ones not linked, unlink the others (unless it
+/// is the last way in, which the server refuses too).
+#[component]
+fn SignInMethods(has_password: bool) -> impl IntoView {
+    let configured = providers();
+    if configured.is_empty() {
+        return None;
+    }
+    let linked = linked_providers();
+    let ways_in = linked.len() + usize::from(has_password);
+    let rows = configured
+        .into_iter()
+        .map(|(id, label)| {
+            let is_linked = linked.contains(&id);
+            let action = if is_linked {
+                let last = ways_in <= 1;
+                view! {
+                    <form method="post" action=format!("/profile/identities/{id}/unlink")
+                        class="inline">
+                        <button type="submit" class="button secondary small" disabled=last
+                            title=last.then_some("The only way to sign in to this account")>
+                            "Unlink"
+                        </button>
+                    </form>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <a class="button small" href=format!("/auth/{id}/start?link=1")>"Link"</a>
+                }
+                .into_any()
+            };
+            view! {
+                <li data-testid=format!("method-{id}")>
+                    <span>{label}</span>
+                    <span class="muted">{if is_linked { "Linked" } else { "Not linked" }}</span>
+                    {action}
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="card">
+            <h2>"Sign-in methods"</h2>
+            <ul class="methods">
+                <li>
+                    <span>"Password"</span>
+                    <span class="muted">{if has_password { "Set" } else { "Not set" }}</span>
+                    <span></span>
+                </li>
+                {rows}
+            </ul>
+        </section>
+    })
 }

@@ -13,6 +13,7 @@ pub mod logout;
 pub mod methods;
 pub mod rate_limit;
 pub mod register;
+pub mod social_login;
 pub mod token;
 pub mod user;
 
@@ -45,6 +46,10 @@ fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post_only("Register", post(register::register)),
         ),
         ("/api/auth/login/", post_only("Login", post(login::login))),
+        (
+            "/api/auth/google/",
+            post_only("Google Login", post(social_login::google)),
+        ),
         (
             "/api/auth/logout/",
             post_only("Logout", post(logout::logout)),

@@ -19,13 +19,14 @@ mod signup;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{AppEnv, Config};
 use crate::db::{Db, DbError};
+use crate::social;
 use crate::state::AppState;
 use feedback::FormInput;
 use flash::{Flash, FlashKey};
@@ -109,6 +110,12 @@ pub fn router() -> Router<AppState> {
         .route("/signup", post(signup::submit))
         .route("/signout", post(signout::submit))
         .route("/profile", post(profile::submit))
+        .route("/auth/{provider}/start", get(social::flow::start))
+        .route("/auth/{provider}/callback", get(social::flow::callback))
+        .route(
+            "/profile/identities/{provider}/unlink",
+            post(social::flow::unlink),
+        )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +141,7 @@ impl IntoResponse for WebError {
 }
 
 /// 303 See Other: after a POST, the browser follows with a GET.
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
     let mut res = StatusCode::SEE_OTHER.into_response();
     res.headers_mut().insert(header::LOCATION, location);
@@ -142,7 +149,7 @@ fn see_other(location: &str) -> Response {
 }
 
 /// A redirect that carries `flash` to the page it lands on.
-fn see_other_with(state: &AppState, location: &str, flash: &Flash) -> Response {
+pub(crate) fn see_other_with(state: &AppState, location: &str, flash: &Flash) -> Response {
     let mut res = see_other(location);
     res.headers_mut().append(
         header::SET_COOKIE,

@@ -28,6 +28,10 @@ const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup"];
 pub struct PageContext {
     pub user: Option<Arc<User>>,
     pub flash: Option<Flash>,
+    /// `(id, label)` of the configured social sign-in providers.
+    pub providers: Vec<(String, String)>,
+    /// The providers linked to the signed-in user (on the profile page only).
+    pub linked: Vec<String>,
 }
 
 fn is_protected(path: &str) -> bool {
@@ -77,9 +81,20 @@ pub async fn page_context(
     let flash = had_flash
         .then(|| state.web.flash_key.read(&cookies, req.headers()))
         .flatten();
+    let linked = match (&current, req.uri().path()) {
+        (Some(current), "/profile") => {
+            match crate::social::accounts::linked_providers(&state.db, current.user.id).await {
+                Ok(linked) => linked,
+                Err(error) => return super::WebError::from(error).into_response(),
+            }
+        }
+        _ => Vec::new(),
+    };
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
         flash,
+        providers: state.social.buttons(),
+        linked,
     });
 
     let mut res = next.run(req).await;

@@ -4,10 +4,12 @@ use axum::extract::State;
 use axum::response::Response;
 use tower_sessions::Session;
 
+use super::flash::Flash;
 use super::next::{safe_next, AFTER_SIGN_IN};
 use super::{feedback, see_other, see_other_with, session, FormInput};
 use crate::api::client_ip::ClientIp;
 use crate::api::login::sign_in_with_password;
+use crate::social::flow::accept_link_offer;
 use crate::state::AppState;
 
 pub async fn submit(
@@ -31,7 +33,10 @@ pub async fn submit(
     };
     match outcome {
         Ok((user, pair)) => match session::start(&session, user.id, pair).await {
-            Ok(()) => see_other(&destination),
+            Ok(()) => match accept_link_offer(&state, &session, &user).await {
+                Some(notice) => see_other_with(&state, &destination, &Flash::notice(notice)),
+                None => see_other(&destination),
+            },
             Err(error) => see_other_with(&state, &back, &feedback::failure("signin", error)),
         },
         Err(error) => {

@@ -1,5 +1,6 @@
 //! Integration tests: the real router on a random port, against SQLite and PostgreSQL.
 
+mod fake_idp;
 mod helpers;
 
 mod admin_cli;
@@ -7,4 +8,5 @@ mod auth_api;
 mod foundation;
 mod jwt_abuse;
 mod sessions;
+mod social;
 mod web;

@@ -6,14 +6,14 @@ use reqwest::StatusCode;
 
 use crate::helpers::{Engine, TestApp, GOOD_PASSWORD};
 
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     origin: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Browser<'a> {
+    pub(crate) fn new(app: &'a TestApp) -> Browser<'a> {
         Browser::with_origin(app, app.address.clone())
     }
 
@@ -30,17 +30,17 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.app.url(path)).send().await.unwrap()
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let res = self.get(path).await;
         assert_eq!(res.status(), 200, "GET {path}");
         res.text().await.unwrap()
     }
 
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.post_from(path, form, "same-origin").await
     }
 
@@ -60,7 +60,7 @@ impl<'a> Browser<'a> {
             .unwrap()
     }
 
-    async fn sign_up(&self, username: &str) -> reqwest::Response {
+    pub(crate) async fn sign_up(&self, username: &str) -> reqwest::Response {
         self.post_form(
             "/signup",
             &[
@@ -73,7 +73,7 @@ impl<'a> Browser<'a> {
         .await
     }
 
-    async fn sign_in(&self, username: &str, next: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn sign_in(&self, username: &str, next: Option<&str>) -> reqwest::Response {
         let mut form = vec![("username", username), ("password", GOOD_PASSWORD)];
         if let Some(next) = next {
             form.push(("next", next));
@@ -99,14 +99,14 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn location(res: &reqwest::Response) -> &str {
+pub(crate) fn location(res: &reqwest::Response) -> &str {
     res.headers()
         .get(LOCATION)
         .map(|v| v.to_str().unwrap())
         .unwrap_or_default()
 }
 
-fn see_other(res: &reqwest::Response, to: &str) {
+pub(crate) fn see_other(res: &reqwest::Response, to: &str) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "redirect to {to}");
     assert_eq!(location(res), to);
 }

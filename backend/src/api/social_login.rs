@@ -1,0 +1,139 @@
+//! `POST /api/auth/google/` (dj-rest-auth's `SocialLoginView`): the client obtained a
+//! Google ID token and posts it as `id_token` (or, as the seeds' frontends do, as
+//! `access_token`), or posts an authorization `code`. Unlike the Django stack, the ID
+//! token is verified against Google's keys (signature, `iss`, `aud`, `exp`, `iat`) before
+//! anyone is signed in.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use oauth2::AuthorizationCode;
+
+use super::bodies::LoginBody;
+use super::client_ip::ClientIp;
+use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
+use super::fields::{Fields, Text};
+use crate::social::accounts::{self, Resolution};
+use crate::social::{ExternalProfile, Provider, SocialError};
+use crate::state::AppState;
+use crate::users;
+
+const PROVIDER: &str = "google";
+
+fn refused(message: impl Into<String>) -> ApiError {
+    ApiError::Validation(FieldErrors::single(NON_FIELD_ERRORS, message))
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+pub async fn google(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    fields: Fields,
+) -> Result<Json<LoginBody>, ApiError> {
+    // Each attempt costs a signature check or a round trip to Google: count it as a login.
+    if let Some(limits) = &state.rate_limits {
+        limits.login_ip(ip)?;
+    }
+    let provider = state.social.get(PROVIDER).ok_or_else(|| {
+        ApiError::Detail(
+            StatusCode::NOT_FOUND,
+            "Google sign-in is not configured on this server.".into(),
+        )
+    })?;
+    let Provider::Oidc(google) = &*provider else {
+        return Err(ApiError::Internal(anyhow::anyhow!("google is not OIDC")));
+    };
+
+    let mut errors = FieldErrors::new();
+    let access_token = fields.text("access_token", Text::OPTIONAL, &mut errors);
+    let id_token = fields.text("id_token", Text::OPTIONAL, &mut errors);
+    let code = fields.text("code", Text::OPTIONAL, &mut errors);
+    errors.into_result()?;
+    let non_empty = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let (access_token, id_token, code) = (
+        non_empty(access_token),
+        non_empty(id_token),
+        non_empty(code),
+    );
+
+    let token = match (id_token, access_token, code) {
+        (Some(token), _, _) => token,
+        (None, Some(token), _) if looks_like_jwt(&token) => token,
+        (None, Some(_), None) => {
+            // An opaque access token could have been issued to any other app: accepting it
+            // would let that app sign its users in here as themselves (token substitution).
+            return Err(refused(
+                "Send the Google ID token (as id_token or access_token), not an OAuth access token.",
+            ));
+        }
+        (None, _, Some(code)) => {
+            let redirect = format!("{}/auth/{PROVIDER}/callback", state.config.public_url);
+            let client = provider.client(&redirect).await.map_err(social_error)?;
+            let tokens = client
+                .exchange_code(AuthorizationCode::new(code))
+                .request_async(state.social.http())
+                .await
+                .map_err(|e| refused(format!("The code was refused by Google: {e}")))?;
+            tokens
+                .extra_fields()
+                .id_token
+                .clone()
+                .ok_or_else(|| refused("Google returned no ID token for this code."))?
+        }
+        (None, None, None) => {
+            return Err(refused(
+                "Incorrect input. access_token, id_token or code is required.",
+            ))
+        }
+    };
+
+    let claims = google
+        .verify_id_token(&token, None)
+        .await
+        .map_err(social_error)?;
+    let (first_name, last_name) = match (&claims.given_name, &claims.family_name) {
+        (None, None) => crate::social::split_name(claims.name.as_deref()),
+        (g, f) => (g.clone().unwrap_or_default(), f.clone().unwrap_or_default()),
+    };
+    let profile = ExternalProfile {
+        subject: claims.sub,
+        email: claims.email,
+        email_verified: claims.email_verified,
+        username_hint: claims.preferred_username,
+        first_name,
+        last_name,
+    };
+    let user = match accounts::resolve(&state, PROVIDER, "Google", &profile, None).await? {
+        Resolution::SignIn(user) | Resolution::Linked(user) => user,
+        // dj-rest-auth's answer; linking needs the password, which only the web flow asks.
+        Resolution::ConfirmWithPassword { .. } => {
+            return Err(refused(
+                "User is already registered with this e-mail address.",
+            ))
+        }
+        Resolution::Refused(message) => return Err(refused(message)),
+    };
+    users::record_login(&state.db, user.id, None).await?;
+    let pair = state.tokens.sign_in(user.id).await?;
+    tracing::info!(user_id = user.id, "user signed in with a Google ID token");
+    Ok(Json(LoginBody::new(pair, &user)))
+}
+
+fn social_error(error: SocialError) -> ApiError {
+    match error {
+        SocialError::Unreachable(detail) => {
+            tracing::warn!(%detail, "Google unreachable");
+            ApiError::Detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Google could not be reached. Try again later.".into(),
+            )
+        }
+        other => {
+            tracing::info!(error = %other, "Google ID token refused");
+            refused(format!("Invalid Google token: {other}."))
+        }
+    }
+}

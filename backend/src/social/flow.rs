@@ -1,0 +1,380 @@
+//! The browser flow: `/auth/{provider}/start` → provider → `/auth/{provider}/callback`,
+//! plus unlinking from the profile page and the "sign in with your password to link" step.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::accounts::{self, Resolution, Unlink};
+use super::{ExternalProfile, Provider, SocialError};
+use crate::state::AppState;
+use crate::users::User;
+use crate::web::flash::Flash;
+use crate::web::next::{safe_next, AFTER_SIGN_IN};
+use crate::web::{see_other, see_other_with, session};
+
+const PENDING: &str = "social_pending";
+const LINK_OFFER: &str = "social_link_offer";
+/// How long the person may take at the provider.
+const PENDING_TTL_SECS: i64 = 600;
+
+/// One started flow, bound to this browser's session; taken (and so spent) by the callback.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    provider: String,
+    state: String,
+    nonce: String,
+    verifier: String,
+    next: Option<String>,
+    link_to: Option<i64>,
+    started: i64,
+}
+
+/// A verified identity whose email belongs to a local account: linked once the person
+/// signs in to that account with its password.
+#[derive(Serialize, Deserialize)]
+struct LinkOffer {
+    provider: String,
+    label: String,
+    profile: ExternalProfile,
+    offered: i64,
+}
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    next: Option<String>,
+    #[serde(default)]
+    link: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+fn redirect_uri(state: &AppState, provider: &str) -> String {
+    format!("{}/auth/{provider}/callback", state.config.public_url)
+}
+
+fn failed(state: &AppState, to: &str, message: String) -> Response {
+    see_other_with(
+        state,
+        to,
+        &Flash {
+            form: "signin".into(),
+            notice: Some(message),
+            ..Flash::default()
+        },
+    )
+}
+
+/// `GET /auth/{provider}/start`: a link, not a form, so that the redirect to the provider
+/// is not a cross-origin form submission (which the CSP's `form-action 'self'` forbids).
+pub async fn start(
+    State(state): State<AppState>,
+    Path(provider_id): Path<String>,
+    Query(query): Query<StartQuery>,
+    session: Session,
+) -> Response {
+    let Some(provider) = state.social.get(&provider_id) else {
+        return failed(&state, "/signin", SocialError::UnknownProvider.message(""));
+    };
+    let label = provider.config().label.clone();
+    let link_to = if query.link.is_some() {
+        match session::current(&state, &session).await {
+            Ok(Some(current)) => Some(current.user.id),
+            _ => return see_other("/signin?next=/profile"),
+        }
+    } else {
+        None
+    };
+    let client = match provider.client(&redirect_uri(&state, &provider_id)).await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!(provider = provider_id, %error, "social sign-in: cannot start");
+            return failed(&state, "/signin", error.message(&label));
+        }
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = CsrfToken::new_random();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge);
+    for scope in provider.scopes() {
+        request = request.add_scope(Scope::new((*scope).to_owned()));
+    }
+    if matches!(*provider, Provider::Oidc(_)) {
+        request = request.add_extra_param("nonce", nonce.secret());
+    }
+    let (url, csrf) = request.url();
+    let pending = Pending {
+        provider: provider_id,
+        state: csrf.secret().clone(),
+        nonce: nonce.secret().clone(),
+        verifier: verifier.secret().clone(),
+        next: safe_next(query.next.as_deref()).map(str::to_owned),
+        link_to,
+        started: Utc::now().timestamp(),
+    };
+    if let Err(error) = session.insert(PENDING, pending).await {
+        tracing::error!(%error, "social sign-in: session store");
+        return failed(&state, "/signin", SocialError::BadState.message(&label));
+    }
+    see_other(url.as_str())
+}
+
+/// Constant-time comparison of the `state` values.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn verified_profile(
+    state: &AppState,
+    provider: &Provider,
+    pending: &Pending,
+    code: &str,
+) -> Result<ExternalProfile, SocialError> {
+    let client = provider
+        .client(&redirect_uri(state, &pending.provider))
+        .await?;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
+        .request_async(state.social.http())
+        .await
+        .map_err(|e| match e {
+            // invalid_grant and friends: a used, expired or foreign code.
+            oauth2::RequestTokenError::ServerResponse(r) => {
+                SocialError::Provider(format!("token endpoint: {r}"))
+            }
+            other => SocialError::Unreachable(format!("token endpoint: {other}")),
+        })?;
+    match provider {
+        Provider::Oidc(oidc) => {
+            let id_token =
+                tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
+                    SocialError::Provider("no id_token in the token response".into())
+                })?;
+            let claims = oidc.verify_id_token(id_token, Some(&pending.nonce)).await?;
+            let (first, last) = match (&claims.given_name, &claims.family_name) {
+                (None, None) => super::split_name(claims.name.as_deref()),
+                (g, f) => (g.clone().unwrap_or_default(), f.clone().unwrap_or_default()),
+            };
+            Ok(ExternalProfile {
+                subject: claims.sub,
+                email: claims.email,
+                email_verified: claims.email_verified,
+                username_hint: claims.preferred_username,
+                first_name: first,
+                last_name: last,
+            })
+        }
+        Provider::GitHub(config) => {
+            use oauth2::TokenResponse as _;
+            super::github::profile(config, state.social.http(), tokens.access_token().secret())
+                .await
+        }
+    }
+}
+
+/// `GET /auth/{provider}/callback`.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider_id): Path<String>,
+    Query(query): Query<CallbackQuery>,
+    session: Session,
+) -> Response {
+    let Some(provider) = state.social.get(&provider_id) else {
+        return failed(&state, "/signin", SocialError::UnknownProvider.message(""));
+    };
+    let label = provider.config().label.clone();
+    // Taken whatever happens next: a state is good for one callback only.
+    let pending: Option<Pending> = session.remove(PENDING).await.ok().flatten();
+    let now = Utc::now().timestamp();
+    let pending = pending.filter(|p| {
+        p.provider == provider_id
+            && now - p.started <= PENDING_TTL_SECS
+            && query.state.as_deref().is_some_and(|s| same(s, &p.state))
+    });
+    let Some(pending) = pending else {
+        tracing::warn!(
+            provider = provider_id,
+            "social sign-in: bad or missing state"
+        );
+        return failed(&state, "/signin", SocialError::BadState.message(&label));
+    };
+    let back = if pending.link_to.is_some() {
+        "/profile"
+    } else {
+        "/signin"
+    };
+    if let Some(error) = &query.error {
+        let error = SocialError::Denied(format!(
+            "{error}: {}",
+            query.error_description.as_deref().unwrap_or_default()
+        ));
+        tracing::info!(provider = provider_id, %error, "social sign-in: provider error");
+        return failed(&state, back, error.message(&label));
+    }
+    let Some(code) = query.code.as_deref() else {
+        return failed(&state, back, SocialError::BadState.message(&label));
+    };
+    let profile = match verified_profile(&state, &provider, &pending, code).await {
+        Ok(profile) => profile,
+        Err(error) => {
+            tracing::warn!(provider = provider_id, %error, "social sign-in refused");
+            return failed(&state, back, error.message(&label));
+        }
+    };
+
+    let resolution =
+        accounts::resolve(&state, &provider_id, &label, &profile, pending.link_to).await;
+    match resolution {
+        Ok(Resolution::SignIn(user)) => sign_in(&state, &session, &user, pending.next).await,
+        Ok(Resolution::Linked(_)) => see_other_with(
+            &state,
+            "/profile",
+            &Flash {
+                form: "profile".into(),
+                notice: Some(format!("{label} is now linked to your account.")),
+                ..Flash::default()
+            },
+        ),
+        Ok(Resolution::ConfirmWithPassword { email }) => {
+            let offer = LinkOffer {
+                provider: provider_id,
+                label: label.clone(),
+                profile,
+                offered: now,
+            };
+            if session.insert(LINK_OFFER, offer).await.is_err() {
+                return failed(&state, "/signin", SocialError::BadState.message(&label));
+            }
+            see_other_with(
+                &state,
+                "/signin",
+                &Flash {
+                    form: "signin".into(),
+                    notice: Some(format!(
+                        "An account with the email {email} already exists. Sign in with its \
+                         password to link {label} to it."
+                    )),
+                    values: [("username".to_owned(), email)].into_iter().collect(),
+                    ..Flash::default()
+                },
+            )
+        }
+        Ok(Resolution::Refused(message)) => failed(&state, back, message),
+        Err(error) => {
+            tracing::error!(%error, "social sign-in: database");
+            failed(
+                &state,
+                back,
+                "Something went wrong on our side. Please try again.".into(),
+            )
+        }
+    }
+}
+
+async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    next: Option<String>,
+) -> Response {
+    let pair = match state.tokens.sign_in(user.id).await {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::error!(%error, "social sign-in: tokens");
+            return failed(
+                state,
+                "/signin",
+                "Something went wrong on our side. Please try again.".into(),
+            );
+        }
+    };
+    let _ = crate::users::record_login(&state.db, user.id, None).await;
+    if let Err(error) = session::start(session, user.id, pair).await {
+        tracing::error!(%error, "social sign-in: session");
+        return failed(
+            state,
+            "/signin",
+            "Something went wrong on our side. Please try again.".into(),
+        );
+    }
+    tracing::info!(user_id = user.id, "user signed in with a social provider");
+    see_other(next.as_deref().unwrap_or(AFTER_SIGN_IN))
+}
+
+/// After a password sign-in: links the identity offered by a previous social sign-in when
+/// the account signed into is the one with that email. Returns what to tell the user.
+pub async fn accept_link_offer(state: &AppState, session: &Session, user: &User) -> Option<String> {
+    let offer: LinkOffer = session.remove(LINK_OFFER).await.ok().flatten()?;
+    let fresh = Utc::now().timestamp() - offer.offered <= PENDING_TTL_SECS;
+    let same_email = match (&offer.profile.email, &user.email) {
+        (Some(a), Some(b)) => crate::users::identity_key(a) == crate::users::identity_key(b),
+        _ => false,
+    };
+    if !(fresh && same_email && offer.profile.email_verified) {
+        return None;
+    }
+    match accounts::link(&state.db, user.id, &offer.provider, &offer.profile).await {
+        Ok(true) => Some(format!("{} is now linked to your account.", offer.label)),
+        Ok(false) => Some(format!(
+            "{} could not be linked: another account of yours is already linked.",
+            offer.label
+        )),
+        Err(error) => {
+            tracing::error!(%error, "linking after password sign-in");
+            None
+        }
+    }
+}
+
+/// `POST /profile/identities/{provider}/unlink`.
+pub async fn unlink(
+    State(state): State<AppState>,
+    Path(provider_id): Path<String>,
+    session: Session,
+) -> Response {
+    let current = match session::current(&state, &session).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return see_other("/signin?next=/profile"),
+        Err(error) => return error.into_response(),
+    };
+    let label = state
+        .social
+        .get(&provider_id)
+        .map(|p| p.config().label.clone())
+        .unwrap_or_else(|| provider_id.clone());
+    let notice = match accounts::unlink(&state.db, &current.user, &provider_id).await {
+        Ok(Unlink::Done) => format!("{label} is no longer linked."),
+        Ok(Unlink::NotLinked) => format!("{label} was not linked."),
+        Ok(Unlink::LastWayIn) => format!(
+            "{label} is the only way to sign in to this account; link another provider first."
+        ),
+        Err(error) => {
+            tracing::error!(%error, "unlink");
+            "Something went wrong on our side. Please try again.".into()
+        }
+    };
+    see_other_with(
+        &state,
+        "/profile",
+        &Flash {
+            form: "profile".into(),
+            notice: Some(notice),
+            ..Flash::default()
+        },
+    )
+}

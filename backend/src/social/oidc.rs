@@ -1,0 +1,281 @@
+//! OpenID Connect relying-party checks: discovery, the provider's signing keys (cached,
+//! refetched when a token names a key we have not seen: key rotation) and ID-token
+//! verification (signature, algorithm allowlist, `iss`, `aud`, `azp`, `exp`, `iat`,
+//! `nonce`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::providers::ProviderConfig;
+use super::SocialError;
+
+/// Asymmetric algorithms only: an ID token MACed with the client secret would let anyone
+/// who knows the secret mint them, and `none` is never acceptable.
+const ALLOWED_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Clock skew tolerated between us and the provider.
+const LEEWAY_SECS: u64 = 60;
+
+/// A token naming an unknown key triggers at most one JWKS refetch per this interval, so
+/// forged tokens cannot make us hammer the provider.
+const REFETCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long discovery and keys are trusted before they are fetched again.
+const CACHE_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Clone, Debug, Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+}
+
+/// Where the provider lives, after discovery and configured overrides.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub authorization: String,
+    pub token: String,
+    pub jwks: String,
+    pub userinfo: Option<String>,
+}
+
+/// The claims we use from an ID token (after verification).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdClaims {
+    pub sub: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
+    iat: i64,
+    #[serde(default)]
+    azp: Option<String>,
+    /// A string or a list (jsonwebtoken has checked that it names us).
+    aud: serde_json::Value,
+}
+
+/// Some providers send `"email_verified": "true"`.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Option::<B>::deserialize(d)? {
+        Some(B::Bool(b)) => b,
+        Some(B::Text(t)) => t.eq_ignore_ascii_case("true"),
+        None => false,
+    })
+}
+
+struct Cached<T> {
+    value: T,
+    fetched: Instant,
+}
+
+pub struct OidcProvider {
+    pub config: ProviderConfig,
+    http: reqwest::Client,
+    endpoints: Mutex<Option<Cached<Arc<Endpoints>>>>,
+    keys: Mutex<Option<Cached<Arc<JwkSet>>>>,
+}
+
+impl std::fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProvider")
+            .field("id", &self.config.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcProvider {
+    pub fn new(config: ProviderConfig, http: reqwest::Client) -> OidcProvider {
+        OidcProvider {
+            config,
+            http,
+            endpoints: Mutex::new(None),
+            keys: Mutex::new(None),
+        }
+    }
+
+    fn issuer(&self) -> &str {
+        self.config.issuer.as_deref().unwrap_or_default()
+    }
+
+    /// Discovery (cached), with configured overrides applied on top.
+    pub async fn endpoints(&self) -> Result<Arc<Endpoints>, SocialError> {
+        let mut cached = self.endpoints.lock().await;
+        if let Some(c) = cached.as_ref().filter(|c| c.fetched.elapsed() < CACHE_TTL) {
+            return Ok(c.value.clone());
+        }
+        let o = &self.config.endpoints;
+        let discovered = match (&o.authorization, &o.token, &o.jwks) {
+            // Everything given: no need to ask.
+            (Some(a), Some(t), Some(j)) => Discovery {
+                issuer: self.issuer().to_owned(),
+                authorization_endpoint: a.clone(),
+                token_endpoint: t.clone(),
+                jwks_uri: j.clone(),
+                userinfo_endpoint: o.userinfo.clone(),
+            },
+            _ => {
+                let url = format!("{}/.well-known/openid-configuration", self.issuer());
+                let doc: Discovery = self.get_json(&url).await?;
+                // OpenID Connect Discovery §4.3: the document must name the issuer we asked.
+                if doc.issuer.trim_end_matches('/') != self.issuer() {
+                    return Err(SocialError::Provider(format!(
+                        "discovery document names issuer {:?}, expected {:?}",
+                        doc.issuer,
+                        self.issuer()
+                    )));
+                }
+                doc
+            }
+        };
+        let endpoints = Arc::new(Endpoints {
+            issuer: self.issuer().to_owned(),
+            authorization: o
+                .authorization
+                .clone()
+                .unwrap_or(discovered.authorization_endpoint),
+            token: o.token.clone().unwrap_or(discovered.token_endpoint),
+            jwks: o.jwks.clone().unwrap_or(discovered.jwks_uri),
+            userinfo: o.userinfo.clone().or(discovered.userinfo_endpoint),
+        });
+        *cached = Some(Cached {
+            value: endpoints.clone(),
+            fetched: Instant::now(),
+        });
+        Ok(endpoints)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, SocialError> {
+        let res = self
+            .http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| SocialError::Unreachable(format!("{url}: {e}")))?;
+        if !res.status().is_success() {
+            return Err(SocialError::Unreachable(format!(
+                "{url}: HTTP {}",
+                res.status()
+            )));
+        }
+        res.json()
+            .await
+            .map_err(|e| SocialError::Provider(format!("{url}: {e}")))
+    }
+
+    /// The key `kid` names, refetching the key set once if it is not known (rotation).
+    async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, SocialError> {
+        let jwks_url = self.endpoints().await?.jwks.clone();
+        let mut cached = self.keys.lock().await;
+        let fresh = |c: &Cached<Arc<JwkSet>>| c.fetched.elapsed() < CACHE_TTL;
+        for attempt in 0..2 {
+            let stale = cached.as_ref().is_none_or(|c| !fresh(c));
+            let may_refetch = cached
+                .as_ref()
+                .is_none_or(|c| c.fetched.elapsed() >= REFETCH_INTERVAL);
+            if stale || (attempt == 1 && may_refetch) {
+                let set: JwkSet = self.get_json(&jwks_url).await?;
+                *cached = Some(Cached {
+                    value: Arc::new(set),
+                    fetched: Instant::now(),
+                });
+            }
+            let Some(set) = cached.as_ref().map(|c| c.value.clone()) else {
+                continue;
+            };
+            let jwk = match kid {
+                Some(kid) => set.find(kid),
+                // No `kid`: acceptable only when the provider has a single key.
+                None if set.keys.len() == 1 => set.keys.first(),
+                None => None,
+            };
+            if let Some(jwk) = jwk {
+                // The key's family must fit the header's algorithm: jsonwebtoken checks
+                // that when verifying, so an RSA key never verifies an ES256 token.
+                return DecodingKey::from_jwk(jwk)
+                    .map_err(|e| SocialError::Provider(format!("unusable key in JWKS: {e}")));
+            }
+        }
+        Err(SocialError::InvalidToken(
+            "signed with an unknown key".into(),
+        ))
+    }
+
+    /// Verifies an ID token issued to our client; `nonce` must match when given (the
+    /// browser flow always gives one).
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdClaims, SocialError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| SocialError::InvalidToken(format!("malformed: {e}")))?;
+        if !ALLOWED_ALGORITHMS.contains(&header.alg) {
+            return Err(SocialError::InvalidToken(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
+        }
+        let key = self.key(header.kid.as_deref()).await?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[self.issuer()]);
+        validation.set_audience(&[&self.config.client_id]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECS;
+        let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
+            .map_err(|e| SocialError::InvalidToken(e.to_string()))?
+            .claims;
+
+        let now = chrono::Utc::now().timestamp();
+        if claims.iat > now + LEEWAY_SECS as i64 {
+            return Err(SocialError::InvalidToken("issued in the future".into()));
+        }
+        // Several audiences: the token must say it was meant for us (`azp`).
+        if let Some(list) = claims.aud.as_array() {
+            if list.len() > 1 && claims.azp.as_deref() != Some(self.config.client_id.as_str()) {
+                return Err(SocialError::InvalidToken("azp is not this client".into()));
+            }
+        }
+        if let Some(expected) = nonce {
+            if claims.nonce.as_deref() != Some(expected) {
+                return Err(SocialError::InvalidToken("nonce does not match".into()));
+            }
+        }
+        Ok(claims)
+    }
+}

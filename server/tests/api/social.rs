@@ -1,0 +1,525 @@
+//! Social sign-in against a local OpenID Connect provider: the happy path, the callback's
+//! refusals (after the OpenID relying-party conformance cases), linking, and
+//! `POST /api/auth/google/` with forged tokens.
+
+use std::collections::HashMap;
+
+use crate::fake_idp::{FakeIdp, Mint};
+use crate::helpers::{Engine, TestApp, GOOD_PASSWORD};
+use crate::web::{location, see_other, Browser};
+
+async fn app_with_idp() -> (TestApp, FakeIdp) {
+    let idp = FakeIdp::start().await;
+    let mut google = idp.provider_config("google");
+    google.label = "Google".into();
+    let providers = vec![idp.provider_config("idp"), google];
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.social_providers = Some(providers);
+    })
+    .await;
+    (app, idp)
+}
+
+/// The authorization request our server sent the browser to.
+struct Started {
+    params: HashMap<String, String>,
+}
+
+impl Started {
+    fn get(&self, key: &str) -> &str {
+        self.params.get(key).map(String::as_str).unwrap_or_default()
+    }
+}
+
+async fn start(browser: &Browser<'_>, path: &str) -> Started {
+    let res = browser.get(path).await;
+    assert_eq!(res.status(), 303, "{path}");
+    let url = reqwest::Url::parse(location(&res)).unwrap();
+    Started {
+        params: url.query_pairs().into_owned().collect(),
+    }
+}
+
+/// Runs the provider's side for `started` and returns the callback response.
+async fn finish(
+    browser: &Browser<'_>,
+    idp: &FakeIdp,
+    started: &Started,
+    code: &str,
+    subject: &str,
+    email: &str,
+    mint: Mint,
+) -> reqwest::Response {
+    idp.grant(
+        code,
+        started.get("code_challenge"),
+        started.get("nonce"),
+        subject,
+        email,
+        mint,
+    );
+    browser
+        .get(&format!(
+            "/auth/idp/callback?code={code}&state={}",
+            started.get("state")
+        ))
+        .await
+}
+
+async fn signed_in_as(browser: &Browser<'_>) -> Option<String> {
+    let res = browser.get("/profile").await;
+    if res.status() != 200 {
+        return None;
+    }
+    let html = res.text().await.unwrap();
+    let start = html.find(r#"data-testid="profile-username">"#)? + 31;
+    Some(html[start..start + html[start..].find('<')?].to_owned())
+}
+
+#[tokio::test]
+async fn sign_in_creates_an_account_and_finds_it_again() {
+    let (app, idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    let signin = browser.page("/signin").await;
+    assert!(signin.contains("Continue with Test IdP") && signin.contains("/auth/idp/start"));
+
+    let started = start(&browser, "/auth/idp/start?next=/profile?tab=1").await;
+    assert_eq!(started.get("code_challenge_method"), "S256");
+    assert_eq!(started.get("response_type"), "code");
+    assert_eq!(started.get("client_id"), crate::fake_idp::CLIENT_ID);
+    assert!(started.get("scope").contains("openid"));
+    assert_eq!(
+        started.get("redirect_uri"),
+        format!("{}/auth/idp/callback", app.address)
+    );
+    assert!(started.get("nonce").len() >= 16 && started.get("state").len() >= 16);
+
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "c1",
+        "sub-1",
+        "ann@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile?tab=1");
+    assert_eq!(signed_in_as(&browser).await.as_deref(), Some("ann"));
+
+    browser.post_form("/signout", &[]).await;
+    let again = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &again,
+        "c2",
+        "sub-1",
+        "ann@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    assert_eq!(signed_in_as(&browser).await.as_deref(), Some("ann"));
+}
+
+#[tokio::test]
+async fn the_callback_refuses_every_broken_id_token() {
+    let (app, idp) = app_with_idp().await;
+    for (n, mint) in [
+        Mint::WrongNonce,
+        Mint::WrongAudience,
+        Mint::WrongIssuer,
+        Mint::Expired,
+        Mint::AlgNone,
+        Mint::BadSignature,
+        Mint::UnknownKid,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let browser = Browser::new(&app);
+        let started = start(&browser, "/auth/idp/start").await;
+        let what = format!("{mint:?}");
+        let res = finish(
+            &browser,
+            &idp,
+            &started,
+            &format!("bad{n}"),
+            "sub-x",
+            "x@example.com",
+            mint,
+        )
+        .await;
+        see_other(&res, "/signin");
+        let page = browser.page("/signin").await;
+        assert!(page.contains("could not be verified"), "{what}: {page}");
+        assert_eq!(signed_in_as(&browser).await, None, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_missing_foreign_or_reused_state_is_refused() {
+    let (app, idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    idp.grant(
+        "s1",
+        started.get("code_challenge"),
+        started.get("nonce"),
+        "sub-s",
+        "s@example.com",
+        Mint::Good,
+    );
+
+    // Missing, then wrong: refused, and the attempt is spent either way.
+    for query in ["code=s1", "code=s1&state=wrong"] {
+        let res = browser.get(&format!("/auth/idp/callback?{query}")).await;
+        see_other(&res, "/signin");
+        assert!(browser
+            .page("/signin")
+            .await
+            .contains("expired or was not started here"));
+    }
+    let res = browser
+        .get(&format!(
+            "/auth/idp/callback?code=s1&state={}",
+            started.get("state")
+        ))
+        .await;
+    see_other(&res, "/signin");
+    assert_eq!(signed_in_as(&browser).await, None);
+
+    // Another browser's state (login CSRF): refused.
+    let victim = Browser::new(&app);
+    let attacker = start(&Browser::new(&app), "/auth/idp/start").await;
+    idp.grant(
+        "s2",
+        attacker.get("code_challenge"),
+        attacker.get("nonce"),
+        "sub-a",
+        "a@example.com",
+        Mint::Good,
+    );
+    let res = victim
+        .get(&format!(
+            "/auth/idp/callback?code=s2&state={}",
+            attacker.get("state")
+        ))
+        .await;
+    see_other(&res, "/signin");
+    assert_eq!(signed_in_as(&victim).await, None);
+}
+
+#[tokio::test]
+async fn a_code_works_once() {
+    let (app, idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "once",
+        "sub-o",
+        "o@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    browser.post_form("/signout", &[]).await;
+
+    // Replaying the callback: its state is spent.
+    let replay = browser
+        .get(&format!(
+            "/auth/idp/callback?code=once&state={}",
+            started.get("state")
+        ))
+        .await;
+    see_other(&replay, "/signin");
+    // A fresh attempt with the used code: the provider refuses it.
+    let fresh = start(&browser, "/auth/idp/start").await;
+    let res = browser
+        .get(&format!(
+            "/auth/idp/callback?code=once&state={}",
+            fresh.get("state")
+        ))
+        .await;
+    see_other(&res, "/signin");
+    assert!(browser
+        .page("/signin")
+        .await
+        .contains("could not be verified"));
+    assert_eq!(signed_in_as(&browser).await, None);
+}
+
+#[tokio::test]
+async fn denied_consent_and_a_provider_that_is_down_read_as_words() {
+    let (app, _idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    let res = browser
+        .get(&format!(
+            "/auth/idp/callback?error=access_denied&state={}",
+            started.get("state")
+        ))
+        .await;
+    see_other(&res, "/signin");
+    assert!(browser
+        .page("/signin")
+        .await
+        .contains("Signing in with Test IdP was cancelled."));
+
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut config = crate::fake_idp::FakeIdp::start()
+        .await
+        .provider_config("down");
+    config.issuer = Some(dead);
+    config.endpoints.authorization = None;
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.social_providers = Some(vec![config]);
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let res = browser.get("/auth/down/start").await;
+    see_other(&res, "/signin");
+    assert!(browser
+        .page("/signin")
+        .await
+        .contains("could not be reached"));
+}
+
+#[tokio::test]
+async fn rotated_signing_keys_are_fetched_when_first_seen() {
+    let (app, idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    let first = start(&browser, "/auth/idp/start").await;
+    see_other(
+        &finish(
+            &browser,
+            &idp,
+            &first,
+            "r1",
+            "sub-r",
+            "r@example.com",
+            Mint::Good,
+        )
+        .await,
+        "/profile",
+    );
+    browser.post_form("/signout", &[]).await;
+
+    idp.rotate();
+    // The cache refetches at most every 2 s for unknown keys.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let second = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &second,
+        "r2",
+        "sub-r",
+        "r@example.com",
+        Mint::RotatedKey,
+    )
+    .await;
+    see_other(&res, "/profile");
+}
+
+#[tokio::test]
+async fn a_matching_email_links_only_after_the_password() {
+    let (app, idp) = app_with_idp().await;
+    let owner = Browser::new(&app);
+    owner
+        .post_form(
+            "/signup",
+            &[
+                ("username", "olga"),
+                ("email", "olga@example.com"),
+                ("password1", GOOD_PASSWORD),
+                ("password2", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+    owner.post_form("/signout", &[]).await;
+
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "l1",
+        "sub-olga",
+        "olga@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/signin");
+    let page = browser.page("/signin").await;
+    assert!(
+        page.contains("Sign in with its password to link Test IdP"),
+        "{page}"
+    );
+    assert_eq!(signed_in_as(&browser).await, None, "no automatic linking");
+
+    let res = browser.sign_in("olga", None).await;
+    see_other(&res, "/profile");
+    assert!(browser
+        .page("/profile")
+        .await
+        .contains("Test IdP is now linked to your account."));
+    browser.post_form("/signout", &[]).await;
+
+    let again = start(&browser, "/auth/idp/start").await;
+    see_other(
+        &finish(
+            &browser,
+            &idp,
+            &again,
+            "l2",
+            "sub-olga",
+            "olga@example.com",
+            Mint::Good,
+        )
+        .await,
+        "/profile",
+    );
+    assert_eq!(signed_in_as(&browser).await.as_deref(), Some("olga"));
+}
+
+#[tokio::test]
+async fn linking_and_unlinking_from_the_profile() {
+    let (app, idp) = app_with_idp().await;
+    let browser = Browser::new(&app);
+    browser.sign_up("pia").await;
+    let started = start(&browser, "/auth/idp/start?link=1").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "k1",
+        "sub-pia",
+        "other@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    let page = browser.page("/profile").await;
+    assert!(
+        page.contains("Test IdP is now linked to your account."),
+        "{page}"
+    );
+    assert!(page.contains("/profile/identities/idp/unlink"));
+
+    // Social-only account: its one provider cannot be unlinked.
+    let social_only = Browser::new(&app);
+    let s = start(&social_only, "/auth/idp/start").await;
+    finish(
+        &social_only,
+        &idp,
+        &s,
+        "k2",
+        "sub-solo",
+        "solo@example.com",
+        Mint::Good,
+    )
+    .await;
+    social_only
+        .post_form("/profile/identities/idp/unlink", &[])
+        .await;
+    assert!(social_only
+        .page("/profile")
+        .await
+        .contains("is the only way to sign in"));
+
+    // Pia has a password: unlinking works, and the identity no longer signs her in.
+    see_other(
+        &browser
+            .post_form("/profile/identities/idp/unlink", &[])
+            .await,
+        "/profile",
+    );
+    assert!(browser
+        .page("/profile")
+        .await
+        .contains("Test IdP is no longer linked."));
+    browser.post_form("/signout", &[]).await;
+    let again = start(&browser, "/auth/idp/start").await;
+    finish(
+        &browser,
+        &idp,
+        &again,
+        "k3",
+        "sub-pia",
+        "other@example.com",
+        Mint::Good,
+    )
+    .await;
+    assert_ne!(signed_in_as(&browser).await.as_deref(), Some("pia"));
+}
+
+#[tokio::test]
+async fn api_google_verifies_the_id_token() {
+    let (app, idp) = app_with_idp().await;
+    let good = idp.id_token("g-1", "gina@example.com", Mint::Good);
+    for field in ["id_token", "access_token"] {
+        let res = app
+            .post_json("/api/auth/google/", &serde_json::json!({ field: good }))
+            .await;
+        assert_eq!(res.status(), 200, "{field}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["user"]["username"], "gina");
+        assert_eq!(body["user"]["email"], "gina@example.com");
+        let keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["access", "refresh", "user"]);
+    }
+
+    for mint in [
+        Mint::AlgNone,
+        Mint::BadSignature,
+        Mint::WrongAudience,
+        Mint::WrongIssuer,
+        Mint::Expired,
+        Mint::UnknownKid,
+    ] {
+        let what = format!("{mint:?}");
+        let forged = idp.id_token("g-evil", "evil@example.com", mint);
+        let res = app
+            .post_json(
+                "/api/auth/google/",
+                &serde_json::json!({ "access_token": forged }),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{what}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(
+            body["non_field_errors"][0]
+                .as_str()
+                .unwrap()
+                .contains("Invalid Google token"),
+            "{what}: {body}"
+        );
+    }
+    for body in [
+        serde_json::json!({ "access_token": "ya29.opaque" }),
+        serde_json::json!({ "id_token": "not.a.jwt" }),
+        serde_json::json!({}),
+    ] {
+        let res = app.post_json("/api/auth/google/", &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        assert!(res.json::<serde_json::Value>().await.unwrap()["non_field_errors"].is_array());
+    }
+
+    let plain = TestApp::spawn(Engine::Sqlite).await;
+    let res = plain
+        .post_json(
+            "/api/auth/google/",
+            &serde_json::json!({ "id_token": good }),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+}
