@@ -71,6 +71,9 @@ impl FakeIdp {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
+            .route("/login/oauth/access_token", post(github_token))
+            .route("/user", get(github_user))
+            .route("/user/emails", get(github_emails))
             .with_state(idp.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         idp
@@ -106,6 +109,22 @@ impl FakeIdp {
     /// An ID token as the provider would mint it for our client (for `/api/auth/google/`).
     pub fn id_token(&self, subject: &str, email: &str, mint: Mint) -> String {
         mint_token(&self.issuer, subject, email, None, &mint)
+    }
+
+    /// This server as GitHub (OAuth2 token endpoint and the REST API it needs).
+    pub fn github_config(&self) -> backend::social::providers::ProviderConfig {
+        use backend::social::providers::{EndpointOverrides, Protocol};
+        let mut config = self.provider_config("github");
+        config.label = "GitHub".into();
+        config.protocol = Protocol::GitHub;
+        config.issuer = None;
+        config.endpoints = EndpointOverrides {
+            authorization: Some(format!("{}/login/oauth/authorize", self.issuer)),
+            token: Some(format!("{}/login/oauth/access_token", self.issuer)),
+            api: Some(self.issuer.clone()),
+            ..EndpointOverrides::default()
+        };
+        config
     }
 
     pub fn provider_config(&self, id: &str) -> backend::social::providers::ProviderConfig {
@@ -247,12 +266,16 @@ async fn token(
         .grants
         .remove(form.get("code").map(String::as_str).unwrap_or_default())
         .ok_or_else(|| invalid("unknown or used code"))?;
-    let verifier = form
-        .get("code_verifier")
-        .ok_or_else(|| invalid("no code_verifier"))?;
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    if challenge != grant.challenge {
-        return Err(invalid("PKCE verification failed"));
+    // A code granted without a challenge (a client-side flow, as for /api/auth/google/)
+    // needs no verifier.
+    if !grant.challenge.is_empty() {
+        let verifier = form
+            .get("code_verifier")
+            .ok_or_else(|| invalid("no code_verifier"))?;
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        if challenge != grant.challenge {
+            return Err(invalid("PKCE verification failed"));
+        }
     }
     let id_token = mint_token(
         &idp.issuer,
@@ -267,4 +290,54 @@ async fn token(
         "expires_in": 300,
         "id_token": id_token,
     })))
+}
+
+/// GitHub's token endpoint: an opaque token standing for the grant's subject.
+async fn github_token(
+    State(idp): State<FakeIdp>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
+    let grant = idp
+        .inner
+        .lock()
+        .unwrap()
+        .grants
+        .remove(form.get("code").map(String::as_str).unwrap_or_default())
+        .ok_or((
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "bad_verification_code"})),
+        ))?;
+    Ok(Json(json!({
+        "access_token": format!("gho_{}", grant.subject),
+        "token_type": "bearer",
+        "scope": "read:user,user:email",
+    })))
+}
+
+fn github_subject(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer gho_")
+        .map(str::to_owned)
+}
+
+async fn github_user(
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, axum::http::StatusCode> {
+    let subject = github_subject(&headers).ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    Ok(Json(
+        json!({ "id": 4242, "login": subject, "name": "Octo Cat" }),
+    ))
+}
+
+async fn github_emails(
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, axum::http::StatusCode> {
+    let subject = github_subject(&headers).ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    Ok(Json(json!([
+        { "email": format!("{subject}-unverified@example.com"), "primary": true, "verified": false },
+        { "email": format!("{subject}@example.com"), "primary": false, "verified": true },
+    ])))
 }

@@ -523,3 +523,54 @@ async fn api_google_verifies_the_id_token() {
         .await;
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn github_signs_in_with_its_verified_email() {
+    let idp = FakeIdp::start().await;
+    let github = idp.github_config();
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.social_providers = Some(vec![github]);
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/github/start").await;
+    assert_eq!(started.get("code_challenge_method"), "S256");
+    assert!(started.get("scope").contains("user:email"));
+    idp.grant("gh1", "", "", "octocat", "", Mint::Good);
+    let res = browser
+        .get(&format!(
+            "/auth/github/callback?code=gh1&state={}",
+            started.get("state")
+        ))
+        .await;
+    see_other(&res, "/profile");
+    let page = browser.page("/profile").await;
+    assert!(page.contains(">octocat<"), "{page}");
+    // The verified address, not the unverified primary one.
+    assert!(page.contains("octocat@example.com") && !page.contains("unverified"));
+    assert!(page.contains(">Octo<") && page.contains(">Cat<"));
+}
+
+#[tokio::test]
+async fn api_google_accepts_an_authorization_code() {
+    let (app, idp) = app_with_idp().await;
+    idp.grant("api-code", "", "", "g-code", "cody@example.com", Mint::Good);
+    let res = app
+        .post_json(
+            "/api/auth/google/",
+            &serde_json::json!({ "code": "api-code" }),
+        )
+        .await;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["email"], "cody@example.com");
+    // Codes are single-use.
+    let res = app
+        .post_json(
+            "/api/auth/google/",
+            &serde_json::json!({ "code": "api-code" }),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}
