@@ -14,7 +14,7 @@ use super::client_ip::ClientIp;
 use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
 use super::fields::{Fields, Text};
 use crate::social::accounts::{self, Resolution};
-use crate::social::{ExternalProfile, Provider, SocialError};
+use crate::social::{Provider, SocialError};
 use crate::state::AppState;
 use crate::users;
 
@@ -94,18 +94,7 @@ pub async fn google(
         .verify_id_token(&token, None)
         .await
         .map_err(social_error)?;
-    let (first_name, last_name) = match (&claims.given_name, &claims.family_name) {
-        (None, None) => crate::social::split_name(claims.name.as_deref()),
-        (g, f) => (g.clone().unwrap_or_default(), f.clone().unwrap_or_default()),
-    };
-    let profile = ExternalProfile {
-        subject: claims.sub,
-        email: claims.email,
-        email_verified: claims.email_verified,
-        username_hint: claims.preferred_username,
-        first_name,
-        last_name,
-    };
+    let profile = claims.into_profile();
     let user = match accounts::resolve(&state, PROVIDER, "Google", &profile, None).await? {
         Resolution::SignIn(user) | Resolution::Linked(user) => user,
         // dj-rest-auth's answer; linking needs the password, which only the web flow asks.

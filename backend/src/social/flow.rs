@@ -166,18 +166,7 @@ async fn verified_profile(
                     SocialError::Provider("no id_token in the token response".into())
                 })?;
             let claims = oidc.verify_id_token(id_token, Some(&pending.nonce)).await?;
-            let (first, last) = match (&claims.given_name, &claims.family_name) {
-                (None, None) => super::split_name(claims.name.as_deref()),
-                (g, f) => (g.clone().unwrap_or_default(), f.clone().unwrap_or_default()),
-            };
-            Ok(ExternalProfile {
-                subject: claims.sub,
-                email: claims.email,
-                email_verified: claims.email_verified,
-                username_hint: claims.preferred_username,
-                first_name: first,
-                last_name: last,
-            })
+            Ok(claims.into_profile())
         }
         Provider::GitHub(config) => {
             use oauth2::TokenResponse as _;

@@ -83,6 +83,24 @@ pub struct IdClaims {
     aud: serde_json::Value,
 }
 
+impl IdClaims {
+    /// The person the verified token describes.
+    pub fn into_profile(self) -> super::ExternalProfile {
+        let (first_name, last_name) = match (self.given_name, self.family_name) {
+            (None, None) => super::split_name(self.name.as_deref()),
+            (given, family) => (given.unwrap_or_default(), family.unwrap_or_default()),
+        };
+        super::ExternalProfile {
+            subject: self.sub,
+            email: self.email,
+            email_verified: self.email_verified,
+            username_hint: self.preferred_username,
+            first_name,
+            last_name,
+        }
+    }
+}
+
 /// Some providers send `"email_verified": "true"`.
 fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]

@@ -144,20 +144,20 @@ impl FakeIdp {
     }
 }
 
-fn rsa_kid() -> String {
-    codec(Algorithm::RS256, RSA_PEM).jwks().keys[0]
+fn kid(alg: Algorithm, pem: &[u8]) -> String {
+    codec(alg, pem).jwks().keys[0]
         .common
         .key_id
         .clone()
         .unwrap()
 }
 
+fn rsa_kid() -> String {
+    kid(Algorithm::RS256, RSA_PEM)
+}
+
 fn ed_kid() -> String {
-    codec(Algorithm::EdDSA, ED_PEM).jwks().keys[0]
-        .common
-        .key_id
-        .clone()
-        .unwrap()
+    kid(Algorithm::EdDSA, ED_PEM)
 }
 
 fn codec(alg: Algorithm, pem: &[u8]) -> JwtCodec {
