@@ -25,8 +25,8 @@ const provider = new Provider(issuer, {
     email: ["email", "email_verified"],
     profile: ["name", "given_name", "family_name", "preferred_username"],
   },
-  // Put the requested claims in the ID token itself (no userinfo round trip needed).
-  conformIdTokenClaims: false,
+  // The default, conformant behaviour: with an access token issued, the email and profile
+  // claims are served by UserInfo, not put in the ID token; the app must fetch them.
   cookies: { keys: ["leptos-auth-starter e2e cookie key"] },
   findAccount: async (_ctx, id) => ({
     accountId: id,

@@ -4,7 +4,9 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
+use oauth2::{
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse as _,
+};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -166,10 +168,12 @@ async fn verified_profile(
                     SocialError::Provider("no id_token in the token response".into())
                 })?;
             let claims = oidc.verify_id_token(id_token, Some(&pending.nonce)).await?;
-            Ok(claims.into_profile())
+            let mut profile = claims.into_profile();
+            oidc.complete_from_userinfo(&mut profile, tokens.access_token().secret())
+                .await?;
+            Ok(profile)
         }
         Provider::GitHub(config) => {
-            use oauth2::TokenResponse as _;
             super::github::profile(config, state.social.http(), tokens.access_token().secret())
                 .await
         }

@@ -83,6 +83,23 @@ pub struct IdClaims {
     aud: serde_json::Value,
 }
 
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    email_verified: bool,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    given_name: Option<String>,
+    #[serde(default)]
+    family_name: Option<String>,
+}
+
 impl IdClaims {
     /// The person the verified token describes.
     pub fn into_profile(self) -> super::ExternalProfile {
@@ -252,6 +269,55 @@ impl OidcProvider {
         Err(SocialError::InvalidToken(
             "signed with an unknown key".into(),
         ))
+    }
+
+    /// Completes `profile` from the UserInfo endpoint when the ID token carried no email
+    /// (conformant providers put the `email` and `profile` claims there when an access
+    /// token is issued). The answer counts only for the same `sub` (OIDC Core §5.3.2).
+    pub async fn complete_from_userinfo(
+        &self,
+        profile: &mut super::ExternalProfile,
+        access_token: &str,
+    ) -> Result<(), SocialError> {
+        if profile.email.is_some() {
+            return Ok(());
+        }
+        let Some(url) = self.endpoints().await?.userinfo.clone() else {
+            return Ok(());
+        };
+        let res = self
+            .http
+            .get(&url)
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| SocialError::Unreachable(format!("{url}: {e}")))?;
+        if !res.status().is_success() {
+            return Err(SocialError::Provider(format!(
+                "{url}: HTTP {}",
+                res.status()
+            )));
+        }
+        let info: UserInfo = res
+            .json()
+            .await
+            .map_err(|e| SocialError::Provider(format!("{url}: {e}")))?;
+        if info.sub != profile.subject {
+            return Err(SocialError::InvalidToken(
+                "UserInfo is about someone else".into(),
+            ));
+        }
+        profile.email = info.email;
+        profile.email_verified = info.email_verified;
+        profile.username_hint = profile.username_hint.take().or(info.preferred_username);
+        if profile.first_name.is_empty() && profile.last_name.is_empty() {
+            (profile.first_name, profile.last_name) = match (info.given_name, info.family_name) {
+                (None, None) => super::split_name(info.name.as_deref()),
+                (given, family) => (given.unwrap_or_default(), family.unwrap_or_default()),
+            };
+        }
+        Ok(())
     }
 
     /// Verifies an ID token issued to our client; `nonce` must match when given (the

@@ -36,6 +36,8 @@ pub enum Mint {
     UnknownKid,
     /// Signed with the second key (EdDSA), published only after `rotate`.
     RotatedKey,
+    /// A good token whose email the provider has not verified.
+    UnverifiedEmail,
 }
 
 #[derive(Clone)]
@@ -187,6 +189,7 @@ fn mint_token(
     }
     match mint {
         Mint::WrongNonce => claims["nonce"] = json!("not-the-nonce"),
+        Mint::UnverifiedEmail => claims["email_verified"] = json!(false),
         Mint::WrongAudience => claims["aud"] = json!("someone-else"),
         Mint::WrongIssuer => claims["iss"] = json!("https://evil.example"),
         Mint::Expired => {

@@ -392,6 +392,43 @@ async fn a_matching_email_links_only_after_the_password() {
 }
 
 #[tokio::test]
+async fn an_unverified_email_neither_links_nor_is_kept() {
+    let (app, idp) = app_with_idp().await;
+    let owner = Browser::new(&app);
+    owner
+        .post_form(
+            "/signup",
+            &[
+                ("username", "uma"),
+                ("email", "uma@example.com"),
+                ("password1", GOOD_PASSWORD),
+                ("password2", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+
+    let stranger = Browser::new(&app);
+    let started = start(&stranger, "/auth/idp/start").await;
+    let res = finish(
+        &stranger,
+        &idp,
+        &started,
+        "u1",
+        "sub-uma?",
+        "uma@example.com",
+        Mint::UnverifiedEmail,
+    )
+    .await;
+    see_other(&res, "/profile");
+    let page = stranger.page("/profile").await;
+    assert_ne!(signed_in_as(&stranger).await.as_deref(), Some("uma"));
+    assert!(
+        page.contains("Not provided"),
+        "the unverified address is not kept: {page}"
+    );
+}
+
+#[tokio::test]
 async fn linking_and_unlinking_from_the_profile() {
     let (app, idp) = app_with_idp().await;
     let browser = Browser::new(&app);
