@@ -44,10 +44,19 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let mode = config.app_env.as_str();
     let database = config.database_display();
+    let social = match config.social_providers.len() {
+        0 => "none".to_owned(),
+        _ => config
+            .social_providers
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let app = Application::build(config).await?;
     let signal = shutdown_signal();
     tracing::info!(
-        "listening on http://{} · database {database} · mode {mode}",
+        "listening on http://{} · database {database} · mode {mode} · social sign-in {social}",
         app.local_addr()
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

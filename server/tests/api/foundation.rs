@@ -154,6 +154,8 @@ fn starts_with_a_one_line_summary_and_stops_gracefully_on_sigterm() {
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("DATA_DIR", dir.path().join("data"))
         .env("JWT_SIGNING_KEY", secret)
+        .env("GITHUB_CLIENT_ID", "gh-client")
+        .env("GITHUB_CLIENT_SECRET", secret)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -169,6 +171,7 @@ fn starts_with_a_one_line_summary_and_stops_gracefully_on_sigterm() {
         .expect("a start-up summary line");
     assert!(summary.contains("database sqlite:"), "{summary}");
     assert!(summary.contains("mode development"), "{summary}");
+    assert!(summary.contains("social sign-in github"), "{summary}");
     assert!(!summary.contains(secret));
     // The embedded default: created and migrated on first start.
     assert!(dir.path().join("data/app.db").exists());
