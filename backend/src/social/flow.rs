@@ -297,7 +297,7 @@ async fn sign_in(
         }
     };
     let _ = crate::users::record_login(&state.db, user.id, None).await;
-    if let Err(error) = session::start(session, user.id, pair).await {
+    if let Err(error) = session::start(state, session, user.id, pair).await {
         tracing::error!(%error, "social sign-in: session");
         return failed(
             state,

@@ -81,8 +81,9 @@ pub async fn page_context(
     let flash = had_flash
         .then(|| state.web.flash_key.read(&cookies, req.headers()))
         .flatten();
+    let providers = state.social.buttons();
     let linked = match (&current, req.uri().path()) {
-        (Some(current), "/profile") => {
+        (Some(current), "/profile") if !providers.is_empty() => {
             match crate::social::accounts::linked_providers(&state.db, current.user.id).await {
                 Ok(linked) => linked,
                 Err(error) => return super::WebError::from(error).into_response(),
@@ -93,7 +94,7 @@ pub async fn page_context(
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
         flash,
-        providers: state.social.buttons(),
+        providers,
         linked,
     });
 

@@ -106,8 +106,20 @@ fn margin(state: &AppState) -> i64 {
 }
 
 /// Signs the browser in with a new token family. The session id is replaced first, so an
-/// id planted before sign-in (session fixation) is worth nothing afterwards.
-pub async fn start(session: &Session, user_id: i64, pair: TokenPair) -> Result<(), WebError> {
+/// id planted before sign-in (session fixation) is worth nothing afterwards; a sign-in this
+/// browser already had is ended (its family revoked), not left orphaned.
+pub async fn start(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    pair: TokenPair,
+) -> Result<(), WebError> {
+    if let Some(previous) = session.get::<SignedIn>(KEY).await? {
+        state
+            .tokens
+            .revoke(&previous.sid, "signed in again")
+            .await?;
+    }
     session.cycle_id().await?;
     session
         .insert(KEY, SignedIn::from_pair(user_id, pair))

@@ -32,7 +32,7 @@ pub async fn submit(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok((user, pair)) => match session::start(&session, user.id, pair).await {
+        Ok((user, pair)) => match session::start(&state, &session, user.id, pair).await {
             Ok(()) => match accept_link_offer(&state, &session, &user).await {
                 Some(notice) => see_other_with(&state, &destination, &Flash::notice(notice)),
                 None => see_other(&destination),

@@ -23,7 +23,7 @@ pub async fn submit(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok((user, pair)) => match session::start(&session, user.id, pair).await {
+        Ok((user, pair)) => match session::start(&state, &session, user.id, pair).await {
             Ok(()) => see_other(AFTER_SIGN_IN),
             Err(error) => see_other_with(&state, "/signin", &feedback::failure("signin", error)),
         },

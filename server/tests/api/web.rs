@@ -263,7 +263,16 @@ async fn sign_in_replaces_the_session_id(app: TestApp) {
     let browser = Browser::new(&app);
     let first = browser.sign_up("fixed").await;
     let old = first.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let earlier_token = token_of(&browser.access_token().await);
     let second = browser.sign_in("fixed", None).await;
+    // Signing in again ends the earlier sign-in rather than orphaning its tokens.
+    assert_eq!(
+        app.get_with_token("/api/auth/user/", &earlier_token)
+            .await
+            .status(),
+        401
+    );
+    assert!(browser.page("/profile").await.contains("fixed"));
     let new = second.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(id(&old), id(&new));
