@@ -12,7 +12,7 @@ pub fn SignInPage() -> impl IntoView {
     let signup_href = "/signup";
     let next_param = next
         .as_deref()
-        .map(|n| format!("?next={}", encode_component(n)))
+        .map(|n| format!("?next={}", encode_next(n)))
         .unwrap_or_default();
     let social = providers();
     let social = (!social.is_empty()).then(|| {
@@ -54,15 +54,11 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-/// Percent-encodes a query value (keeps unreserved characters and `/`).
-fn encode_component(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// The same encoding the server uses for `next` in its own redirects. This page renders on
+/// the server only; the browser build never calls it.
+#[cfg(feature = "ssr")]
+use backend::web::next::encode as encode_next;
+#[cfg(not(feature = "ssr"))]
+fn encode_next(value: &str) -> String {
+    value.to_owned()
 }

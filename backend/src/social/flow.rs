@@ -14,8 +14,9 @@ use super::accounts::{self, Resolution, Unlink};
 use super::{ExternalProfile, Provider, SocialError};
 use crate::state::AppState;
 use crate::users::User;
+use crate::web::feedback::TRY_AGAIN;
 use crate::web::flash::Flash;
-use crate::web::next::{safe_next, AFTER_SIGN_IN};
+use crate::web::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use crate::web::{see_other, see_other_with, session};
 
 const PENDING: &str = "social_pending";
@@ -91,7 +92,7 @@ pub async fn start(
     let link_to = if query.link.is_some() {
         match session::current(&state, &session).await {
             Ok(Some(current)) => Some(current.user.id),
-            _ => return see_other("/signin?next=/profile"),
+            _ => return see_other(&sign_in_url("/profile")),
         }
     } else {
         None
@@ -270,11 +271,7 @@ pub async fn callback(
         Ok(Resolution::Refused(message)) => failed(&state, back, message),
         Err(error) => {
             tracing::error!(%error, "social sign-in: database");
-            failed(
-                &state,
-                back,
-                "Something went wrong on our side. Please try again.".into(),
-            )
+            failed(&state, back, TRY_AGAIN.into())
         }
     }
 }
@@ -289,21 +286,13 @@ async fn sign_in(
         Ok(pair) => pair,
         Err(error) => {
             tracing::error!(%error, "social sign-in: tokens");
-            return failed(
-                state,
-                "/signin",
-                "Something went wrong on our side. Please try again.".into(),
-            );
+            return failed(state, "/signin", TRY_AGAIN.into());
         }
     };
     let _ = crate::users::record_login(&state.db, user.id, None).await;
     if let Err(error) = session::start(state, session, user.id, pair).await {
         tracing::error!(%error, "social sign-in: session");
-        return failed(
-            state,
-            "/signin",
-            "Something went wrong on our side. Please try again.".into(),
-        );
+        return failed(state, "/signin", TRY_AGAIN.into());
     }
     tracing::info!(user_id = user.id, "user signed in with a social provider");
     see_other(next.as_deref().unwrap_or(AFTER_SIGN_IN))
@@ -342,7 +331,7 @@ pub async fn unlink(
 ) -> Response {
     let current = match session::current(&state, &session).await {
         Ok(Some(current)) => current,
-        Ok(None) => return see_other("/signin?next=/profile"),
+        Ok(None) => return see_other(&sign_in_url("/profile")),
         Err(error) => return error.into_response(),
     };
     let label = state
@@ -358,7 +347,7 @@ pub async fn unlink(
         ),
         Err(error) => {
             tracing::error!(%error, "unlink");
-            "Something went wrong on our side. Please try again.".into()
+            TRY_AGAIN.into()
         }
     };
     see_other_with(

@@ -58,33 +58,9 @@ pub struct Endpoints {
     pub userinfo: Option<String>,
 }
 
-/// The claims we use from an ID token (after verification).
+/// Who the person is, as an ID token or the UserInfo endpoint states it.
 #[derive(Clone, Debug, Deserialize)]
-pub struct IdClaims {
-    pub sub: String,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub email_verified: bool,
-    #[serde(default)]
-    pub preferred_username: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub family_name: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
-    iat: i64,
-    #[serde(default)]
-    azp: Option<String>,
-    /// A string or a list (jsonwebtoken has checked that it names us).
-    aud: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-struct UserInfo {
+struct Person {
     sub: String,
     #[serde(default)]
     email: Option<String>,
@@ -100,9 +76,8 @@ struct UserInfo {
     family_name: Option<String>,
 }
 
-impl IdClaims {
-    /// The person the verified token describes.
-    pub fn into_profile(self) -> super::ExternalProfile {
+impl Person {
+    fn into_profile(self) -> super::ExternalProfile {
         let (first_name, last_name) = match (self.given_name, self.family_name) {
             (None, None) => super::split_name(self.name.as_deref()),
             (given, family) => (given.unwrap_or_default(), family.unwrap_or_default()),
@@ -115,6 +90,27 @@ impl IdClaims {
             first_name,
             last_name,
         }
+    }
+}
+
+/// The claims we use from an ID token (after verification).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdClaims {
+    #[serde(flatten)]
+    person: Person,
+    #[serde(default)]
+    nonce: Option<String>,
+    iat: i64,
+    #[serde(default)]
+    azp: Option<String>,
+    /// A string or a list (jsonwebtoken has checked that it names us).
+    aud: serde_json::Value,
+}
+
+impl IdClaims {
+    /// The person the verified token describes.
+    pub fn into_profile(self) -> super::ExternalProfile {
+        self.person.into_profile()
     }
 }
 
@@ -214,19 +210,29 @@ impl OidcProvider {
         Ok(endpoints)
     }
 
+    /// A public document (discovery, keys): any failure means the provider is unreachable.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, SocialError> {
-        let res = self
-            .http
-            .get(url)
-            .header("accept", "application/json")
+        self.fetch_json(url, None, SocialError::Unreachable).await
+    }
+
+    /// GETs `url` as JSON, with `bearer` if given; a non-success status becomes
+    /// `on_status`, a body that does not parse a provider error.
+    async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+        on_status: fn(String) -> SocialError,
+    ) -> Result<T, SocialError> {
+        let mut request = self.http.get(url).header("accept", "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let res = request
             .send()
             .await
             .map_err(|e| SocialError::Unreachable(format!("{url}: {e}")))?;
         if !res.status().is_success() {
-            return Err(SocialError::Unreachable(format!(
-                "{url}: HTTP {}",
-                res.status()
-            )));
+            return Err(on_status(format!("{url}: HTTP {}", res.status())));
         }
         res.json()
             .await
@@ -285,37 +291,21 @@ impl OidcProvider {
         let Some(url) = self.endpoints().await?.userinfo.clone() else {
             return Ok(());
         };
-        let res = self
-            .http
-            .get(&url)
-            .bearer_auth(access_token)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| SocialError::Unreachable(format!("{url}: {e}")))?;
-        if !res.status().is_success() {
-            return Err(SocialError::Provider(format!(
-                "{url}: HTTP {}",
-                res.status()
-            )));
-        }
-        let info: UserInfo = res
-            .json()
-            .await
-            .map_err(|e| SocialError::Provider(format!("{url}: {e}")))?;
-        if info.sub != profile.subject {
+        // Here the provider answered but refused the token: not "unreachable".
+        let info: Person = self
+            .fetch_json(&url, Some(access_token), SocialError::Provider)
+            .await?;
+        let found = info.into_profile();
+        if found.subject != profile.subject {
             return Err(SocialError::InvalidToken(
                 "UserInfo is about someone else".into(),
             ));
         }
-        profile.email = info.email;
-        profile.email_verified = info.email_verified;
-        profile.username_hint = profile.username_hint.take().or(info.preferred_username);
+        profile.email = found.email;
+        profile.email_verified = found.email_verified;
+        profile.username_hint = profile.username_hint.take().or(found.username_hint);
         if profile.first_name.is_empty() && profile.last_name.is_empty() {
-            (profile.first_name, profile.last_name) = match (info.given_name, info.family_name) {
-                (None, None) => super::split_name(info.name.as_deref()),
-                (given, family) => (given.unwrap_or_default(), family.unwrap_or_default()),
-            };
+            (profile.first_name, profile.last_name) = (found.first_name, found.last_name);
         }
         Ok(())
     }

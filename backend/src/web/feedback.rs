@@ -10,7 +10,8 @@ use super::WebError;
 use crate::api::error::{ApiError, FieldErrors};
 use crate::api::fields::{Fields, Text};
 
-const TRY_AGAIN: &str = "Something went wrong on our side. Please try again.";
+/// The message for a failure of ours (also used by the social sign-in flow).
+pub(crate) const TRY_AGAIN: &str = "Something went wrong on our side. Please try again.";
 
 /// A form body, read the way the API reads it; a body that cannot be read is kept as its
 /// error, so the handler can still answer with the form and a message.

@@ -75,7 +75,7 @@ impl FlashKey {
         format!("{payload}.{signature}")
     }
 
-    fn open(&self, sealed: &str) -> Option<Flash> {
+    pub fn open(&self, sealed: &str) -> Option<Flash> {
         let (payload, signature) = sealed.split_once('.')?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
         let mut mac = self.0.clone();
@@ -106,32 +106,26 @@ impl FlashKey {
 
     /// The flash this request carries, if any and if it is ours.
     pub fn read(&self, cookies: &CookieSettings, headers: &HeaderMap) -> Option<Flash> {
-        let name = cookies.flash_name();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| self.open(v))
+        cookie_value(cookies, headers).and_then(|v| self.open(v))
     }
 }
 
-/// Removes the flash cookie (after it has been shown once).
-pub fn clear_cookie(cookies: &CookieSettings) -> HeaderValue {
-    cookie_header(cookies, "", 0)
-}
-
-/// Whether the request carries a flash cookie at all (valid or not).
-pub fn present(cookies: &CookieSettings, headers: &HeaderMap) -> bool {
-    let prefix = format!("{}=", cookies.flash_name());
+/// The flash cookie's raw value, whether or not it opens.
+pub fn cookie_value<'a>(cookies: &CookieSettings, headers: &'a HeaderMap) -> Option<&'a str> {
+    let name = cookies.flash_name();
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .any(|pair| pair.trim().starts_with(&prefix))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Removes the flash cookie (after it has been shown once).
+pub fn clear_cookie(cookies: &CookieSettings) -> HeaderValue {
+    cookie_header(cookies, "", 0)
 }
 
 fn cookie_header(cookies: &CookieSettings, value: &str, max_age: u32) -> HeaderValue {

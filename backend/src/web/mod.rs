@@ -11,7 +11,7 @@ pub mod pages;
 pub mod session;
 pub mod store;
 
-mod feedback;
+pub(crate) mod feedback;
 mod profile;
 mod signin;
 mod signout;

@@ -77,10 +77,10 @@ pub async fn page_context(
     }
 
     let cookies = state.web.cookies;
-    let had_flash = flash::present(&cookies, req.headers());
-    let flash = had_flash
-        .then(|| state.web.flash_key.read(&cookies, req.headers()))
-        .flatten();
+    // A flash cookie is cleared once seen, even one that does not open (stale key, tampered).
+    let raw_flash = flash::cookie_value(&cookies, req.headers());
+    let had_flash = raw_flash.is_some();
+    let flash = raw_flash.and_then(|v| state.web.flash_key.open(v));
     let providers = state.social.buttons();
     let linked = match (&current, req.uri().path()) {
         (Some(current), "/profile") if !providers.is_empty() => {

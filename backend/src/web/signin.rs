@@ -5,7 +5,7 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use super::flash::Flash;
-use super::next::{safe_next, AFTER_SIGN_IN};
+use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::{feedback, see_other, see_other_with, session, FormInput};
 use crate::api::client_ip::ClientIp;
 use crate::api::login::sign_in_with_password;
@@ -19,13 +19,9 @@ pub async fn submit(
     form: FormInput,
 ) -> Response {
     let next = form.value("next");
-    let destination = safe_next(next.as_deref())
-        .unwrap_or(AFTER_SIGN_IN)
-        .to_owned();
-    let back = match safe_next(next.as_deref()) {
-        Some(next) => format!("/signin?next={}", super::next::encode(next)),
-        None => "/signin".to_owned(),
-    };
+    let next = safe_next(next.as_deref());
+    let destination = next.unwrap_or(AFTER_SIGN_IN).to_owned();
+    let back = next.map_or_else(|| "/signin".to_owned(), sign_in_url);
     let kept = form.keep(&["username"]);
     let outcome = match form.into_fields() {
         Ok(fields) => sign_in_with_password(&state, ip, &fields).await,

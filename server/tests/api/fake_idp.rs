@@ -103,6 +103,12 @@ impl FakeIdp {
         );
     }
 
+    /// The grant for the form's `code`. Codes are single-use: taken out whatever happens.
+    fn take_grant(&self, form: &HashMap<String, String>) -> Option<Grant> {
+        let code = form.get("code").map(String::as_str).unwrap_or_default();
+        self.inner.lock().unwrap().grants.remove(code)
+    }
+
     /// Publishes the second signing key (key rotation).
     pub fn rotate(&self) {
         self.inner.lock().unwrap().rotated = true;
@@ -261,13 +267,8 @@ async fn token(
             Json(json!({"error": "invalid_grant", "error_description": what})),
         )
     };
-    // Codes are single-use: taken out of the map whatever happens.
     let grant = idp
-        .inner
-        .lock()
-        .unwrap()
-        .grants
-        .remove(form.get("code").map(String::as_str).unwrap_or_default())
+        .take_grant(&form)
         .ok_or_else(|| invalid("unknown or used code"))?;
     // A code granted without a challenge (a client-side flow, as for /api/auth/google/)
     // needs no verifier.
@@ -300,16 +301,10 @@ async fn github_token(
     State(idp): State<FakeIdp>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
-    let grant = idp
-        .inner
-        .lock()
-        .unwrap()
-        .grants
-        .remove(form.get("code").map(String::as_str).unwrap_or_default())
-        .ok_or((
-            axum::http::StatusCode::BAD_REQUEST,
-            Json(json!({"error": "bad_verification_code"})),
-        ))?;
+    let grant = idp.take_grant(&form).ok_or((
+        axum::http::StatusCode::BAD_REQUEST,
+        Json(json!({"error": "bad_verification_code"})),
+    ))?;
     Ok(Json(json!({
         "access_token": format!("gho_{}", grant.subject),
         "token_type": "bearer",

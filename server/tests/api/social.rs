@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::fake_idp::{FakeIdp, Mint};
-use crate::helpers::{Engine, TestApp, GOOD_PASSWORD};
+use crate::helpers::{Engine, TestApp};
 use crate::web::{location, see_other, Browser};
 
 async fn app_with_idp() -> (TestApp, FakeIdp) {
@@ -333,17 +333,10 @@ async fn rotated_signing_keys_are_fetched_when_first_seen() {
 async fn a_matching_email_links_only_after_the_password() {
     let (app, idp) = app_with_idp().await;
     let owner = Browser::new(&app);
-    owner
-        .post_form(
-            "/signup",
-            &[
-                ("username", "olga"),
-                ("email", "olga@example.com"),
-                ("password1", GOOD_PASSWORD),
-                ("password2", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    see_other(
+        &owner.sign_up_with_email("olga", "olga@example.com").await,
+        "/profile",
+    );
     owner.post_form("/signout", &[]).await;
 
     let browser = Browser::new(&app);
@@ -395,17 +388,10 @@ async fn a_matching_email_links_only_after_the_password() {
 async fn an_unverified_email_neither_links_nor_is_kept() {
     let (app, idp) = app_with_idp().await;
     let owner = Browser::new(&app);
-    owner
-        .post_form(
-            "/signup",
-            &[
-                ("username", "uma"),
-                ("email", "uma@example.com"),
-                ("password1", GOOD_PASSWORD),
-                ("password2", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    see_other(
+        &owner.sign_up_with_email("uma", "uma@example.com").await,
+        "/profile",
+    );
 
     let stranger = Browser::new(&app);
     let started = start(&stranger, "/auth/idp/start").await;

@@ -61,11 +61,19 @@ impl<'a> Browser<'a> {
     }
 
     pub(crate) async fn sign_up(&self, username: &str) -> reqwest::Response {
+        self.sign_up_with_email(username, "").await
+    }
+
+    pub(crate) async fn sign_up_with_email(
+        &self,
+        username: &str,
+        email: &str,
+    ) -> reqwest::Response {
         self.post_form(
             "/signup",
             &[
                 ("username", username),
-                ("email", ""),
+                ("email", email),
                 ("password1", GOOD_PASSWORD),
                 ("password2", GOOD_PASSWORD),
             ],
