@@ -18,7 +18,7 @@ pub enum TokenGrant {
 pub async fn access_token() -> Result<TokenGrant, ServerFnError> {
     let state = expect_context::<backend::AppState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    match backend::web::session::current(&state, &session).await {
+    match state.browser.sessions.current(&session).await {
         Ok(Some(current)) => Ok(TokenGrant::Fresh {
             token: current.signed_in.access_token().to_owned(),
             expires_at: current.signed_in.access_expires_at(),

@@ -2,7 +2,7 @@
 //!
 //! The two engines get separate migration folders because their DDL differs (identity
 //! columns, timestamp types); the queries themselves are written once in the portable
-//! subset both accept (`$1` placeholders, `RETURNING`) and run through [`Db::with`].
+//! subset both accept (`$1` placeholders, `RETURNING`) and run through `with_db!`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,28 +16,41 @@ use thiserror::Error;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The configured database's connection pools. Cheap to clone: clones share the pools.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite allows one writer at a time; writers that collide wait in its busy handler,
     /// which sleeps in steps of up to 100 ms. Writes therefore go through `writer`, a
     /// one-connection pool whose queue is fair and sleeps no one, while reads use `pool`.
     Sqlite {
+        /// Reads: up to `DATABASE_MAX_CONNECTIONS` connections (for an in-memory database, the
+        /// writer itself).
         pool: SqlitePool,
+        /// Writes and migrations: a single connection.
         writer: SqlitePool,
     },
+    /// PostgreSQL: one pool for reads and writes, up to `DATABASE_MAX_CONNECTIONS`.
     Postgres(PgPool),
 }
 
+/// A database failure, at start-up (connect, migrate) or in a query: always ours (a 500 or
+/// a "try again" page), never the client's.
 #[derive(Debug, Error)]
 pub enum DbError {
+    /// `DATABASE_URL` does not parse as SQLite connection options; the field is sqlx's message.
     #[error("invalid DATABASE_URL: {0}")]
     InvalidUrl(String),
+    /// The directory for the SQLite file could not be created.
     #[error("cannot create the directory for the SQLite database: {0}")]
     CreateDir(std::io::Error),
+    /// The first connection failed (server down, wrong credentials, unreadable file).
     #[error("cannot connect to the database: {0}")]
     Connect(sqlx::Error),
+    /// A migration failed, or the database has migrations this build does not know.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed, including waiting too long for a connection (5 s; 10 s for the SQLite
+    /// writer).
     #[error(transparent)]
     Query(#[from] sqlx::Error),
 }
@@ -45,7 +58,6 @@ pub enum DbError {
 /// Runs the same query-building expression against whichever pool is configured: `$pool`
 /// is bound to the concrete pool, so `sqlx::query(..).fetch_one($pool)` type-checks for each
 /// engine while the SQL is written once. For reads; writes use [`with_db_write!`].
-#[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
@@ -56,7 +68,6 @@ macro_rules! with_db {
 }
 
 /// [`with_db!`] for statements that write (SQLite's single writer connection).
-#[macro_export]
 macro_rules! with_db_write {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
@@ -65,6 +76,8 @@ macro_rules! with_db_write {
         }
     };
 }
+
+pub(crate) use {with_db, with_db_write};
 
 impl Db {
     /// Connects (creating the SQLite file and its directory on first start) and migrates.
@@ -117,6 +130,8 @@ impl Db {
         Ok(db)
     }
 
+    /// Applies the engine's pending migrations (`migrations/sqlite` or `migrations/postgres`,
+    /// embedded at build time). [`connect`](Self::connect) already runs them.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
             Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
@@ -131,13 +146,7 @@ impl Db {
         Ok(())
     }
 
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres(_) => "postgres",
-        }
-    }
-
+    /// Closes the pools, waiting for connections in use to come back; for shutdown.
     pub async fn close(&self) {
         if let Db::Sqlite { writer, .. } = self {
             writer.close().await;

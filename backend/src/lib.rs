@@ -1,12 +1,28 @@
-//! The server-side domain of leptos-auth-starter: configuration, storage, authentication
-//! and the REST API. Nothing here is compiled into the WASM bundle: `app` depends on this
-//! crate only with its `ssr` feature.
+//! The server-side half of leptos-auth-starter. Nothing here is compiled into the WASM
+//! bundle: `app` depends on this crate only with its `ssr` feature.
+//!
+//! Layers, each importing only from those below it:
+//!
+//! - transports: [`api`] (REST, DRF-shaped JSON) and [`web`] (HTML forms, redirects, the
+//!   social sign-in flow, the pages' context);
+//! - [`state`]: the composition root both transports take as `State<AppState>`;
+//! - use cases and services: [`accounts`] (sign-up, password sign-in, profile), [`social`]
+//!   (providers, OIDC, identities), [`browser`] (cookie sessions holding a token family),
+//!   [`auth`] (passwords, JWTs, token families, rate limits);
+//! - foundations: [`input`] (form fields as DRF reads them), [`client_ip`], [`users`],
+//!   [`user_cache`], [`db`], [`config`], [`secret`].
+
+#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod browser;
+pub mod client_ip;
 pub mod config;
 pub mod db;
+pub mod input;
+pub mod secret;
 pub mod social;
 pub mod state;
 pub mod user_cache;

@@ -1,28 +1,53 @@
+//! [`AppState`]: the composition root. Built once at start-up from the [`Config`], it owns
+//! one of each shared service; handlers of both transports take it as `State<AppState>`
+//! and hand each use case only the parts it uses.
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::rate_limit::RateLimits;
+use axum::extract::FromRef;
+
 use crate::auth::jwt::{JwtCodec, JwtKeyError};
 use crate::auth::password::Passwords;
+use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{TokenSettings, Tokens};
+use crate::browser::Browser;
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::db::Db;
 use crate::social::Social;
 use crate::user_cache::UserCache;
-use crate::web::WebState;
 
 /// What every handler and server function shares. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The validated configuration.
     pub config: Arc<Config>,
+    /// The database pool (SQLite or PostgreSQL).
     pub db: Db,
+    /// The argon2id hashing threads (`PASSWORD_HASH_CONCURRENCY` of them).
     pub passwords: Passwords,
+    /// Issues, refreshes and revokes JWTs; holds the in-memory revocation list.
     pub tokens: Tokens,
-    /// `None` when rate limiting is switched off.
-    pub rate_limits: Option<Arc<RateLimits>>,
+    /// Every check passes when rate limiting is switched off.
+    pub rate_limits: Arc<RateLimits>,
+    /// Recently read user rows (`USER_CACHE_TTL_MS`), for authenticating API calls and pages.
     pub user_cache: Arc<UserCache>,
-    pub web: Arc<WebState>,
+    /// Cookie settings, the flash key, browser sessions and their store.
+    pub browser: Arc<Browser>,
+    /// The configured social sign-in providers (possibly none).
     pub social: Arc<Social>,
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        TrustedProxies(state.config.trusted_proxies.clone())
+    }
+}
+
+/// Whole seconds, as the token machinery counts them.
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 impl AppState {
@@ -37,23 +62,26 @@ impl AppState {
         let tokens = Tokens::new(
             codec,
             TokenSettings {
-                access_lifetime_secs: config.jwt_access_token_lifetime,
-                refresh_lifetime_secs: config.jwt_refresh_token_lifetime,
-                session_lifetime_secs: config.jwt_session_lifetime,
-                reuse_grace_secs: config.jwt_refresh_reuse_grace,
+                access_lifetime_secs: secs(config.jwt_access_token_lifetime),
+                refresh_lifetime_secs: secs(config.jwt_refresh_token_lifetime),
+                session_lifetime_secs: secs(config.jwt_session_lifetime),
+                reuse_grace_secs: secs(config.jwt_refresh_reuse_grace),
                 rotate_refresh_tokens: config.jwt_rotate_refresh_tokens,
             },
             db.clone(),
         );
         crate::auth::password_rules::preload();
+        let user_cache = Arc::new(UserCache::new(config.user_cache_ttl));
         Ok(AppState {
             passwords: Passwords::new(config.password_hash_concurrency),
-            rate_limits: config
-                .rate_limits
-                .as_ref()
-                .map(|limits| Arc::new(RateLimits::new(limits))),
-            user_cache: Arc::new(UserCache::new(config.user_cache_ttl)),
-            web: Arc::new(WebState::new(&config, db.clone())),
+            rate_limits: Arc::new(RateLimits::new(config.rate_limits.as_ref())),
+            browser: Arc::new(Browser::new(
+                &config,
+                db.clone(),
+                tokens.clone(),
+                user_cache.clone(),
+            )),
+            user_cache,
             social: Arc::new(Social::new(&config.social_providers)),
             config: Arc::new(config),
             db,
@@ -77,11 +105,9 @@ impl AppState {
                     tracing::warn!(%error, "could not sync session revocations");
                 }
                 if last_prune.elapsed() > Duration::from_secs(60) {
-                    if let Some(limits) = &state.rate_limits {
-                        limits.prune();
-                    }
-                    state.web.refreshes.prune(now);
-                    if let Err(error) = state.web.store.delete_expired().await {
+                    state.rate_limits.prune();
+                    state.browser.sessions.prune(now);
+                    if let Err(error) = state.browser.store.delete_expired().await {
                         tracing::warn!(%error, "could not delete expired sessions");
                     }
                     last_prune = tokio::time::Instant::now();

@@ -15,6 +15,8 @@ use crate::users::{self, User};
 
 const CAPACITY: usize = 50_000;
 
+/// User rows by id, each kept for the TTL. At most 50,000 entries: when full, expired
+/// entries go first, and if that is not enough, all of them.
 #[derive(Debug)]
 pub struct UserCache {
     ttl: Duration,
@@ -22,6 +24,8 @@ pub struct UserCache {
 }
 
 impl UserCache {
+    /// A cache that keeps rows for `ttl`. A zero `ttl` (`USER_CACHE_TTL_MS=0`) turns it off:
+    /// every call reads the database.
     pub fn new(ttl: Duration) -> UserCache {
         UserCache {
             ttl,
@@ -29,6 +33,9 @@ impl UserCache {
         }
     }
 
+    /// The user with primary key `id`: from the cache if read less than the TTL ago, else from
+    /// the database. `None` when there is no such user (and a cached row is dropped). Inactive
+    /// users are returned too; checking `is_active` is the caller's job.
     pub async fn get(&self, db: &Db, id: i64) -> Result<Option<Arc<User>>, DbError> {
         if !self.ttl.is_zero() {
             let entries = self.entries.read().expect("user cache lock poisoned");

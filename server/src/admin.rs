@@ -3,17 +3,16 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Context};
-use backend::accounts;
-use backend::users;
-use backend::{AppState, Config, Db};
+use backend::accounts::{self, rules};
+use backend::auth::password::Passwords;
+use backend::{Config, Db};
 
 use crate::cli::CreateSuperuser;
 
-async fn open(config: Config) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url, 2)
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    Db::connect(&config.database_url, 2)
         .await
-        .with_context(|| format!("database {}", config.database_display()))?;
-    Ok(AppState::new(config, db)?)
+        .with_context(|| format!("database {}", config.database_display()))
 }
 
 fn prompt(label: &str) -> anyhow::Result<String> {
@@ -25,7 +24,7 @@ fn prompt(label: &str) -> anyhow::Result<String> {
 }
 
 pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::Result<()> {
-    let state = open(config).await?;
+    let db = open(&config).await?;
     let interactive = !args.noinput && std::io::stdin().is_terminal();
 
     let username = match args.username.filter(|u| !u.trim().is_empty()) {
@@ -33,7 +32,7 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
         None if interactive => prompt("Username")?,
         None => bail!("a username is required (--username or SUPERUSER_USERNAME)"),
     };
-    if let Some(problem) = accounts::username_problem(&state.db, &username, None).await? {
+    if let Some(problem) = rules::username_problem(&db, &username, None).await? {
         bail!("username: {problem}");
     }
 
@@ -44,7 +43,7 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
     }
     .filter(|e| !e.is_empty());
     if let Some(address) = &email {
-        if let Some(problem) = accounts::email_problem(&state.db, address).await? {
+        if let Some(problem) = rules::email_problem(&db, address).await? {
             bail!("email: {problem}");
         }
     }
@@ -55,20 +54,22 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
             let first = rpassword::prompt_password("Password: ")?;
             let again = rpassword::prompt_password("Password (again): ")?;
             if first != again {
-                bail!("{}", accounts::PASSWORD_MISMATCH);
+                bail!("{}", rules::PASSWORD_MISMATCH);
             }
             first
         }
         Err(_) => bail!("SUPERUSER_PASSWORD is required with --noinput"),
     };
-    let mut problems = accounts::password_problems_of(&password);
-    problems.extend(accounts::similarity(&password, &username, email.as_deref()));
+    let mut problems = rules::password_problems_of(&password);
+    problems.extend(rules::similarity(&password, &username, email.as_deref()));
     if !problems.is_empty() {
         bail!("password: {}", problems.join(" "));
     }
 
+    let passwords = Passwords::new(config.password_hash_concurrency);
     let user = accounts::create(
-        &state,
+        &db,
+        &passwords,
         &username,
         email.as_deref(),
         &password,
@@ -76,23 +77,20 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
     )
     .await?;
     println!("Superuser {} created (id {}).", user.username, user.id);
-    state.db.close().await;
+    db.close().await;
     Ok(())
 }
 
 pub async fn set_active(config: Config, username: &str, active: bool) -> anyhow::Result<()> {
-    let state = open(config).await?;
-    let Some(id) = users::set_active(&state.db, username, active).await? else {
+    let db = open(&config).await?;
+    if accounts::set_active(&db, username, active).await?.is_none() {
         bail!("no user named {username:?}");
-    };
+    }
     if active {
         println!("User {username} can sign in again.");
     } else {
-        // Their access tokens stop at once here and, within the sync interval, on every
-        // running instance.
-        state.tokens.revoke_all_for_user(id, "deactivated").await?;
         println!("User {username} is deactivated and signed out everywhere.");
     }
-    state.db.close().await;
+    db.close().await;
     Ok(())
 }

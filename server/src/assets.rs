@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
 use leptos::prelude::provide_context;
 
-use crate::startup::ServerState;
+use crate::server_state::ServerState;
 
 /// Assets are not content-hashed, so browsers must revalidate (cheap, thanks to the ETag or
 /// Last-Modified) rather than cache blindly and run yesterday's WASM against today's server.
@@ -30,7 +30,11 @@ pub async fn static_or_not_found(State(state): State<ServerState>, req: Request)
     // Not an asset: the 404 page, whose header still shows who is signed in.
     let mut req = req;
     if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
-        let user = backend::web::session::current(&state.app, &session)
+        let user = state
+            .app
+            .browser
+            .sessions
+            .current(&session)
             .await
             .ok()
             .flatten()

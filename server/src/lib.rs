@@ -7,5 +7,6 @@ pub mod cli;
 pub mod csrf;
 pub mod routes;
 pub mod security_headers;
+pub mod server_state;
 pub mod startup;
 pub mod telemetry;

@@ -1,4 +1,5 @@
-//! Headers every response carries (the API contract's section 8).
+//! Headers every response carries, as the Django stack sends them (`docs/api.md`,
+//! Responses).
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::{shell, App};
-use axum::extract::FromRef;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use axum::Router;
@@ -21,28 +20,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::server_state::ServerState;
 use crate::{assets, csrf, routes, security_headers};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Router state: the domain's [`AppState`] plus what Leptos needs to render.
-#[derive(Clone)]
-pub struct ServerState {
-    pub app: AppState,
-    pub leptos: LeptosOptions,
-}
-
-impl FromRef<ServerState> for LeptosOptions {
-    fn from_ref(state: &ServerState) -> Self {
-        state.leptos.clone()
-    }
-}
-
-impl FromRef<ServerState> for AppState {
-    fn from_ref(state: &ServerState) -> Self {
-        state.app.clone()
-    }
-}
 
 pub struct Application {
     listener: TcpListener,

@@ -20,13 +20,17 @@ use crate::auth::jwt::Claims;
 use crate::state::AppState;
 use crate::users::User;
 
+/// The signed-in caller of an endpoint that requires one.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
+    /// The caller's row, read through the user cache (so up to `USER_CACHE_TTL_MS` old if
+    /// another instance changed it); always active.
     pub user: User,
     /// The access token's claims (`sid` names the sign-in session).
     pub claims: Claims,
 }
 
+/// The caller, if the request carries credentials (a bad token is still refused).
 #[derive(Clone, Debug)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 

@@ -1,83 +1,33 @@
-//! The API's one error type, rendered as Django REST framework renders its errors.
+//! The API's one error type, rendered as Django REST framework (and simplejwt) render
+//! their errors: the bodies and statuses of `docs/api.md`. Every error of the layers below
+//! maps into it here, and nowhere else.
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
+use crate::accounts::AccountError;
 use crate::auth::jwt::JwtError;
-use crate::auth::password::PasswordError;
+use crate::auth::rate_limit::RateLimited;
 use crate::auth::tokens::TokenError;
 use crate::db::DbError;
-use crate::users::UserError;
+use crate::input::{BodyError, FieldErrors};
 
-/// Field-keyed validation messages, in the order the fields are checked.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(Vec<(String, Vec<String>)>);
-
-pub const NON_FIELD_ERRORS: &str = "non_field_errors";
-
-impl FieldErrors {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn single(field: &str, message: impl Into<String>) -> Self {
-        let mut errors = Self::new();
-        errors.add(field, message);
-        errors
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let message = message.into();
-        match self.0.iter_mut().find(|(f, _)| f == field) {
-            Some((_, messages)) => messages.push(message),
-            None => self.0.push((field.to_owned(), vec![message])),
-        }
-    }
-
-    pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|(f, _)| f == field)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Field → messages, for the web forms.
-    pub fn into_map(self) -> std::collections::BTreeMap<String, Vec<String>> {
-        self.0.into_iter().collect()
-    }
-
-    /// `Ok(())` when there is nothing to report.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self))
-        }
-    }
-}
-
-impl Serialize for FieldErrors {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (field, messages) in &self.0 {
-            map.serialize_entry(field, messages)?;
-        }
-        map.end()
-    }
-}
-
+/// An API refusal; see [`IntoResponse`] below for the status and body of each.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400 with the field messages (`{"field": ["message"]}`).
     #[error("validation failed")]
     Validation(FieldErrors),
+    /// Any status with `{"detail": message}`.
     #[error("{1}")]
     Detail(StatusCode, String),
+    /// 401 `Authentication credentials were not provided.`: the endpoint requires a user and
+    /// the request has no `Bearer` credentials.
     #[error("authentication credentials were not provided")]
     NotAuthenticated,
+    /// 401 `bad_authorization_header`: `Bearer` with no token, or with more than one.
     #[error("malformed Authorization header")]
     BadAuthorizationHeader,
     /// A bad bearer token on an endpoint that authenticates.
@@ -86,28 +36,36 @@ pub enum ApiError {
     /// A bad token given to `token/verify/` or `token/refresh/` (or logout).
     #[error("token not valid: {0}")]
     TokenNotValid(JwtError),
+    /// 401 `user_not_found`: a valid access token whose user no longer exists (also a profile
+    /// edit whose account was deleted meanwhile).
     #[error("user not found")]
     UserNotFound,
+    /// 401 `user_inactive`: a valid access token whose user has been deactivated.
     #[error("user is inactive")]
     UserInactive,
+    /// 401 `no_active_account`: a refresh for a user who was deleted or deactivated (or a
+    /// session this server does not know).
     #[error("no active account")]
     NoActiveAccount,
+    /// 405 `Method "X" not allowed.`; the second field is the `Allow` header value, such as
+    /// `"POST, OPTIONS"`.
     #[error("method {0} not allowed")]
     MethodNotAllowed(Method, &'static str),
+    /// 415 with the `Content-Type` as the client sent it.
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
+    /// 413: the body is over `MAX_BODY_BYTES` (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 429 with `Retry-After`, and the wait in words in `detail` (DRF's throttled message).
     #[error("rate limited")]
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        /// Seconds until the next attempt can pass, as sent in `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// 500 `A server error occurred.`; the cause is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
-}
-
-impl ApiError {
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError::Detail(StatusCode::BAD_REQUEST, detail.into())
-    }
 }
 
 /// Every 401 says how to authenticate, as DRF does.
@@ -209,14 +167,51 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        ApiError::Internal(e.into())
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors)
     }
 }
 
-impl From<PasswordError> for ApiError {
-    fn from(e: PasswordError) -> Self {
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Malformed(detail) => ApiError::Detail(StatusCode::BAD_REQUEST, detail),
+            BodyError::NotAnObject(errors) => ApiError::Validation(errors),
+            BodyError::UnsupportedMediaType(media_type) => {
+                ApiError::UnsupportedMediaType(media_type)
+            }
+            BodyError::TooLarge => ApiError::PayloadTooLarge,
+        }
+    }
+}
+
+/// An unreadable body, when an API handler extracts [`crate::input::Fields`].
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(RateLimited { retry_after_secs }: RateLimited) -> Self {
+        ApiError::RateLimited { retry_after_secs }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(errors) => ApiError::Validation(errors),
+            AccountError::RateLimited(limited) => limited.into(),
+            AccountError::NotFound => ApiError::UserNotFound,
+            AccountError::Internal(error) => ApiError::Internal(error),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
         ApiError::Internal(e.into())
     }
 }
@@ -227,30 +222,6 @@ impl From<TokenError> for ApiError {
             TokenError::Jwt(reason) => ApiError::TokenNotValid(reason),
             TokenError::NoActiveAccount => ApiError::NoActiveAccount,
             TokenError::Db(db) => db.into(),
-        }
-    }
-}
-
-impl From<crate::accounts::CreateError> for ApiError {
-    fn from(e: crate::accounts::CreateError) -> Self {
-        match e {
-            crate::accounts::CreateError::Password(e) => e.into(),
-            crate::accounts::CreateError::User(e) => e.into(),
-        }
-    }
-}
-
-impl From<UserError> for ApiError {
-    fn from(e: UserError) -> Self {
-        match e {
-            UserError::UsernameTaken => ApiError::Validation(FieldErrors::single(
-                "username",
-                crate::accounts::USERNAME_TAKEN,
-            )),
-            UserError::EmailTaken => {
-                ApiError::Validation(FieldErrors::single("email", crate::accounts::EMAIL_TAKEN))
-            }
-            UserError::Db(db) => db.into(),
         }
     }
 }

@@ -5,8 +5,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::current_user::MaybeUser;
-use super::error::{ApiError, FieldErrors};
-use super::fields::{Fields, Text};
+use super::error::ApiError;
+use crate::input::{FieldErrors, Fields, Text};
 use crate::state::AppState;
 
 pub async fn logout(

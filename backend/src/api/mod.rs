@@ -1,21 +1,20 @@
-//! The REST API under `/api/auth/`, compatible with dj-rest-auth + simplejwt clients
-//! (`shared/docs/api-contract.md`), plus an example of a protected endpoint of your own.
+//! The REST transport: the API under `/api/auth/`, compatible with dj-rest-auth +
+//! simplejwt clients (every route, body and message is in `docs/api.md`), plus an example of
+//! a protected endpoint of your own. Handlers are thin: they read the request, call a use
+//! case (`accounts`, `social`, `auth::tokens`) and map its error to [`ApiError`].
 
-pub mod bodies;
-pub mod client_ip;
-pub mod cors;
-pub mod current_user;
-pub mod error;
-pub mod example;
-pub mod fields;
-pub mod login;
-pub mod logout;
-pub mod methods;
-pub mod rate_limit;
-pub mod register;
-pub mod social_login;
-pub mod token;
-pub mod user;
+mod bodies;
+mod cors;
+mod current_user;
+mod error;
+mod example;
+mod login;
+mod logout;
+mod methods;
+mod register;
+mod social_login;
+mod token;
+mod user;
 
 use std::sync::Arc;
 

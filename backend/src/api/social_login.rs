@@ -7,16 +7,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use oauth2::AuthorizationCode;
 
 use super::bodies::LoginBody;
-use super::client_ip::ClientIp;
-use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
-use super::fields::{Fields, Text};
-use crate::social::accounts::{self, Resolution};
-use crate::social::{Provider, SocialError};
+use super::error::ApiError;
+use crate::accounts;
+use crate::client_ip::ClientIp;
+use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
+use crate::social::identities::{self, Resolution};
+use crate::social::{redirect_uri, CodeGrant, ExternalProfile, Provider, SocialError};
 use crate::state::AppState;
-use crate::users;
 
 const PROVIDER: &str = "google";
 
@@ -34,9 +33,7 @@ pub async fn google(
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
     // Each attempt costs a signature check or a round trip to Google: count it as a login.
-    if let Some(limits) = &state.rate_limits {
-        limits.login_ip(ip)?;
-    }
+    state.rate_limits.login_ip(ip)?;
     let provider = state.social.get(PROVIDER).ok_or_else(|| {
         ApiError::Detail(
             StatusCode::NOT_FOUND,
@@ -62,26 +59,26 @@ pub async fn google(
     let token = match (id_token, access_token, code) {
         (Some(token), _, _) => token,
         (None, Some(token), _) if looks_like_jwt(&token) => token,
+        (None, _, Some(code)) => {
+            let grant = CodeGrant {
+                code: &code,
+                redirect_uri: &redirect_uri(&state.config.public_url, PROVIDER),
+                pkce_verifier: None,
+                nonce: None,
+            };
+            let profile = state
+                .social
+                .exchange_code(&provider, grant)
+                .await
+                .map_err(social_error)?;
+            return sign_in(&state, &profile).await;
+        }
         (None, Some(_), None) => {
             // An opaque access token could have been issued to any other app: accepting it
             // would let that app sign its users in here as themselves (token substitution).
             return Err(refused(
                 "Send the Google ID token (as id_token or access_token), not an OAuth access token.",
             ));
-        }
-        (None, _, Some(code)) => {
-            let redirect = format!("{}/auth/{PROVIDER}/callback", state.config.public_url);
-            let client = provider.client(&redirect).await.map_err(social_error)?;
-            let tokens = client
-                .exchange_code(AuthorizationCode::new(code))
-                .request_async(state.social.http())
-                .await
-                .map_err(|e| refused(format!("The code was refused by Google: {e}")))?;
-            tokens
-                .extra_fields()
-                .id_token
-                .clone()
-                .ok_or_else(|| refused("Google returned no ID token for this code."))?
         }
         (None, None, None) => {
             return Err(refused(
@@ -94,8 +91,12 @@ pub async fn google(
         .verify_id_token(&token, None)
         .await
         .map_err(social_error)?;
-    let profile = claims.into_profile();
-    let user = match accounts::resolve(&state, PROVIDER, "Google", &profile, None).await? {
+    sign_in(&state, &claims.into_profile()).await
+}
+
+/// Signs in (or up) the person a verified Google profile describes.
+async fn sign_in(state: &AppState, profile: &ExternalProfile) -> Result<Json<LoginBody>, ApiError> {
+    let user = match identities::resolve(&state.db, PROVIDER, "Google", profile, None).await? {
         Resolution::SignIn(user) | Resolution::Linked(user) => user,
         // dj-rest-auth's answer; linking needs the password, which only the web flow asks.
         Resolution::ConfirmWithPassword { .. } => {
@@ -105,9 +106,7 @@ pub async fn google(
         }
         Resolution::Refused(message) => return Err(refused(message)),
     };
-    users::record_login(&state.db, user.id, None).await?;
-    let pair = state.tokens.sign_in(user.id).await?;
-    tracing::info!(user_id = user.id, "user signed in with a Google ID token");
+    let pair = accounts::start_sign_in(&state.db, &state.tokens, &user, PROVIDER, None).await?;
     Ok(Json(LoginBody::new(pair, &user)))
 }
 
@@ -119,6 +118,10 @@ fn social_error(error: SocialError) -> ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Google could not be reached. Try again later.".into(),
             )
+        }
+        SocialError::CodeRefused(detail) => {
+            tracing::info!(%detail, "Google refused the authorization code");
+            refused(format!("The code was refused by Google: {detail}"))
         }
         other => {
             tracing::info!(error = %other, "Google ID token refused");

@@ -5,10 +5,10 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::client_ip::ClientIp;
-use super::error::{ApiError, FieldErrors};
-use super::fields::{Fields, Text};
+use super::error::ApiError;
 use crate::auth::tokens::format_expiration;
+use crate::client_ip::ClientIp;
+use crate::input::{FieldErrors, Fields, Text};
 use crate::state::AppState;
 
 pub async fn verify(
@@ -41,9 +41,7 @@ pub async fn refresh(
     ClientIp(ip): ClientIp,
     fields: Fields,
 ) -> Result<Json<RefreshBody>, ApiError> {
-    if let Some(limits) = &state.rate_limits {
-        limits.refresh(ip)?;
-    }
+    state.rate_limits.refresh(ip)?;
     let mut errors = FieldErrors::new();
     let token = fields.text("refresh", Text::REQUIRED, &mut errors);
     errors.into_result()?;

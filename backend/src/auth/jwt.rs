@@ -13,10 +13,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+/// The `token_type` claim, as simplejwt writes it (`"access"` or `"refresh"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
+    /// Sent as `Authorization: Bearer`; lives `JWT_ACCESS_TOKEN_LIFETIME` seconds.
     Access,
+    /// Exchanged at `token/refresh/` for new tokens; never accepted as a bearer token.
     Refresh,
 }
 
@@ -24,24 +27,35 @@ pub enum TokenType {
 /// session) and, when configured, `iss` and `aud`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// Which kind of token this is; checked on every use ([`JwtError::WrongType`]).
     pub token_type: TokenType,
+    /// Expiry, Unix seconds; the token is dead from this second on (`exp == now` is expired).
     pub exp: i64,
+    /// Issue time, Unix seconds; the access and refresh tokens of one sign-in share it.
     pub iat: i64,
+    /// Token id: 32 lowercase hex digits. Refresh tokens are stored as its SHA-256.
     pub jti: String,
+    /// The user's primary key (`pk`).
     pub user_id: i64,
+    /// The sign-in session (token family): 32 lowercase hex digits, shared by every token of
+    /// one sign-in, and what revocation names.
     pub sid: String,
+    /// `JWT_ISSUER`; `None` when not configured (then the claim is neither sent nor checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// `JWT_AUDIENCE`; `None` when not configured (then the claim is neither sent nor checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
 }
 
+/// Why a token was refused. The `Display` text is simplejwt's, and clients see it.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum JwtError {
     /// Bad signature, wrong algorithm, malformed, expired, odd claim types: all the same to
     /// a client, which must get a fresh token.
     #[error("Token is invalid or expired")]
     Invalid,
+    /// Valid, but of the other type (a refresh token as bearer, an access token to refresh).
     #[error("Token has wrong type")]
     WrongType,
 }
@@ -92,13 +106,19 @@ impl VerifiedTokens {
     }
 }
 
+/// A private key we cannot sign with; [`AppState::new`](crate::AppState::new) fails with it.
 #[derive(Debug, Error)]
 pub enum JwtKeyError {
+    /// The PEM could not be read as a private key for `algorithm`, or no public JWK could be
+    /// derived from it.
     #[error("the private key is not a valid {algorithm:?} PEM (PKCS#8) key: {source}")]
     InvalidKey {
+        /// The algorithm the key was read for.
         algorithm: Algorithm,
+        /// What `jsonwebtoken` said about the key.
         source: jsonwebtoken::errors::Error,
     },
+    /// Not EdDSA or RS256, the asymmetric algorithms we sign with.
     #[error("{0:?} is not an algorithm we sign with")]
     Unsupported(Algorithm),
 }
@@ -213,14 +233,19 @@ impl JwtCodec {
         }
     }
 
+    /// The `iss` written into and required of every token; `None` when not configured.
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
     }
 
+    /// The `aud` written into and required of every token; `None` when not configured.
     pub fn audience(&self) -> Option<&str> {
         self.audience.as_deref()
     }
 
+    /// Signs `claims` as a compact JWT (with `kid` in the header for asymmetric keys).
+    ///
+    /// Panics only if signing fails, which it does not with a key the constructor accepted.
     pub fn encode(&self, claims: &Claims) -> String {
         jsonwebtoken::encode(&self.header, claims, &self.encoding)
             .expect("signing serialisable claims with a validated key cannot fail")
@@ -284,7 +309,10 @@ mod tests {
     use super::*;
 
     const KEY: &[u8] = b"unit-test-signing-key-of-sufficient-length-0123456789";
-    const NOW: i64 = 1_800_000_000;
+    /// The real clock: `jsonwebtoken` checks `exp` against it too, so a fixed instant in the
+    /// future would make these tests fail once that instant passes.
+    static NOW: std::sync::LazyLock<i64> =
+        std::sync::LazyLock::new(|| chrono::Utc::now().timestamp());
 
     fn codec() -> JwtCodec {
         JwtCodec::hmac(Algorithm::HS512, KEY, None, None)
@@ -293,8 +321,8 @@ mod tests {
     fn claims(token_type: TokenType) -> Claims {
         Claims {
             token_type,
-            exp: NOW + 60,
-            iat: NOW,
+            exp: *NOW + 60,
+            iat: *NOW,
             jti: new_token_id(),
             user_id: 7,
             sid: new_token_id(),
@@ -342,56 +370,56 @@ mod tests {
             payload.starts_with("{\"token_type\":\"access\",\"exp\":"),
             "{payload}"
         );
-        assert_eq!(codec().decode(&token, NOW).unwrap(), c);
+        assert_eq!(codec().decode(&token, *NOW).unwrap(), c);
     }
 
     #[test]
     fn a_remembered_token_still_expires() {
         let codec = codec();
         let mut c = claims(TokenType::Access);
-        c.exp = NOW + 10;
+        c.exp = *NOW + 10;
         let token = codec.encode(&c);
-        assert!(codec.decode(&token, NOW).is_ok());
-        assert!(codec.decode(&token, NOW + 5).is_ok());
-        assert_eq!(codec.decode(&token, NOW + 10), Err(JwtError::Invalid));
+        assert!(codec.decode(&token, *NOW).is_ok());
+        assert!(codec.decode(&token, *NOW + 5).is_ok());
+        assert_eq!(codec.decode(&token, *NOW + 10), Err(JwtError::Invalid));
         // A token that differs in one byte is checked from scratch, and fails.
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(codec.decode(&tampered, NOW), Err(JwtError::Invalid));
+        assert_eq!(codec.decode(&tampered, *NOW), Err(JwtError::Invalid));
     }
 
     #[test]
     fn zero_leeway() {
         let mut c = claims(TokenType::Access);
-        c.exp = NOW;
+        c.exp = *NOW;
         assert_eq!(
-            codec().decode(&codec().encode(&c), NOW),
+            codec().decode(&codec().encode(&c), *NOW),
             Err(JwtError::Invalid)
         );
-        c.exp = NOW + 1;
-        assert!(codec().decode(&codec().encode(&c), NOW).is_ok());
+        c.exp = *NOW + 1;
+        assert!(codec().decode(&codec().encode(&c), *NOW).is_ok());
     }
 
     #[test]
     fn refuses_other_algorithms_and_none() {
         let payload = serde_json::to_value(claims(TokenType::Access)).unwrap();
         let hs256 = sign_raw(Algorithm::HS256, &payload, KEY);
-        assert_eq!(codec().decode(&hs256, NOW), Err(JwtError::Invalid));
+        assert_eq!(codec().decode(&hs256, *NOW), Err(JwtError::Invalid));
 
         let unsigned = format!(
             "{}.{}.",
             b64(r#"{"alg":"none","typ":"JWT"}"#),
             b64(&payload.to_string())
         );
-        assert_eq!(codec().decode(&unsigned, NOW), Err(JwtError::Invalid));
+        assert_eq!(codec().decode(&unsigned, *NOW), Err(JwtError::Invalid));
 
         let other_key = sign_raw(
             Algorithm::HS512,
             &payload,
             b"another-key-entirely-0123456789abcdef",
         );
-        assert_eq!(codec().decode(&other_key, NOW), Err(JwtError::Invalid));
+        assert_eq!(codec().decode(&other_key, *NOW), Err(JwtError::Invalid));
     }
 
     #[test]
@@ -402,7 +430,7 @@ mod tests {
         forged.user_id = 1;
         parts[1] = b64(&serde_json::to_string(&forged).unwrap());
         assert_eq!(
-            codec().decode(&parts.join("."), NOW),
+            codec().decode(&parts.join("."), *NOW),
             Err(JwtError::Invalid)
         );
     }
@@ -423,7 +451,7 @@ mod tests {
             payload[claim] = value;
             let token = sign_raw(Algorithm::HS512, &payload, KEY);
             assert_eq!(
-                codec().decode(&token, NOW),
+                codec().decode(&token, *NOW),
                 Err(JwtError::Invalid),
                 "{claim}"
             );
@@ -433,7 +461,7 @@ mod tests {
             payload.as_object_mut().unwrap().remove(claim);
             let token = sign_raw(Algorithm::HS512, &payload, KEY);
             assert_eq!(
-                codec().decode(&token, NOW),
+                codec().decode(&token, *NOW),
                 Err(JwtError::Invalid),
                 "{claim}"
             );
@@ -444,7 +472,7 @@ mod tests {
     fn token_type_is_checked() {
         let token = codec().encode(&claims(TokenType::Refresh));
         assert_eq!(
-            codec().decode_typed(&token, TokenType::Access, NOW),
+            codec().decode_typed(&token, TokenType::Access, *NOW),
             Err(JwtError::WrongType)
         );
     }
@@ -455,7 +483,7 @@ mod tests {
         let codec = JwtCodec::asymmetric(Algorithm::EdDSA, pem, None, None).unwrap();
         let c = claims(TokenType::Access);
         let token = codec.encode(&c);
-        assert_eq!(codec.decode(&token, NOW).unwrap(), c);
+        assert_eq!(codec.decode(&token, *NOW).unwrap(), c);
         let jwks = serde_json::to_value(codec.jwks()).unwrap();
         let key = &jwks["keys"][0];
         assert_eq!(key["kty"], "OKP");
@@ -471,7 +499,7 @@ mod tests {
         assert_eq!(
             codec.decode(
                 &sign_raw(Algorithm::HS256, &serde_json::to_value(&c).unwrap(), b"x"),
-                NOW
+                *NOW
             ),
             Err(JwtError::Invalid)
         );
@@ -487,7 +515,7 @@ mod tests {
         let pem = include_bytes!("../../tests/fixtures/rsa-test-key.pem");
         let codec = JwtCodec::asymmetric(Algorithm::RS256, pem, None, None).unwrap();
         let c = claims(TokenType::Refresh);
-        assert_eq!(codec.decode(&codec.encode(&c), NOW).unwrap(), c);
+        assert_eq!(codec.decode(&codec.encode(&c), *NOW).unwrap(), c);
         let jwks = serde_json::to_value(codec.jwks()).unwrap();
         assert_eq!(jwks["keys"][0]["kty"], "RSA");
         assert!(jwks["keys"][0]["kid"].is_string());
@@ -505,15 +533,15 @@ mod tests {
         let mut c = claims(TokenType::Access);
         // Without iss/aud, signed with the right key: refused.
         assert_eq!(
-            strict.decode(&codec().encode(&c), NOW),
+            strict.decode(&codec().encode(&c), *NOW),
             Err(JwtError::Invalid)
         );
         c.iss = Some("https://auth.example.com".into());
         c.aud = Some("api".into());
-        assert!(strict.decode(&strict.encode(&c), NOW).is_ok());
+        assert!(strict.decode(&strict.encode(&c), *NOW).is_ok());
         c.aud = Some("other".into());
         assert_eq!(
-            strict.decode(&strict.encode(&c), NOW),
+            strict.decode(&strict.encode(&c), *NOW),
             Err(JwtError::Invalid)
         );
     }

@@ -1,7 +1,9 @@
-//! Authentication: password hashing and rules, JWTs, sign-in sessions.
+//! Authentication: password hashing and rules, JWTs, sign-in sessions (token families)
+//! and the rate limits that keep guessing slow.
 
 pub mod jwt;
 pub mod password;
-pub mod password_rules;
+pub(crate) mod password_rules;
+pub mod rate_limit;
 pub mod revocations;
 pub mod tokens;

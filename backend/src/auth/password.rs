@@ -17,7 +17,9 @@ use tokio::sync::oneshot;
 
 /// OWASP's recommended argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
+/// argon2id passes over memory (`t`); OWASP's value for 19 MiB.
 pub const ITERATIONS: u32 = 2;
+/// argon2id lanes (`p`); one, so each hash uses one core.
 pub const PARALLELISM: u32 = 1;
 
 /// Longest password accepted, in bytes. Checked before hashing so that nobody can make the
@@ -27,12 +29,16 @@ pub const MAX_PASSWORD_BYTES: usize = 4096;
 /// Requests waiting for a hashing thread; beyond this, callers wait to enqueue.
 const QUEUE: usize = 1024;
 
+/// A hashing failure of ours, never a wrong password (that is [`Verification::Invalid`]).
 #[derive(Debug, Error)]
 pub enum PasswordError {
+    /// Building or encoding the PHC string failed (salt, parameters, output).
     #[error("password hashing failed: {0}")]
     Hash(argon2::password_hash::Error),
+    /// argon2 itself failed (parameters, salt or memory block it would not take).
     #[error("password hashing failed: {0}")]
     Argon2(argon2::Error),
+    /// The hashing threads are gone (stopped or panicked), so the job got no answer.
     #[error("password hashing threads are gone")]
     Closed,
 }
@@ -40,9 +46,13 @@ pub enum PasswordError {
 /// The result of checking a password.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verification {
+    /// Wrong password, no such user, no password set, or a stored hash we cannot parse: all
+    /// alike to the caller.
     Invalid,
     /// Correct; `rehash` holds a new hash when the stored one used older parameters.
     Valid {
+        /// The password rehashed at the current parameters, to store; `None` when the stored hash
+        /// is already current.
         rehash: Option<String>,
     },
 }
@@ -66,6 +76,8 @@ struct Job {
     reply: oneshot::Sender<Result<Done, PasswordError>>,
 }
 
+/// A handle to the pool of hashing threads. Cheap to clone; the threads stop when the last
+/// handle is dropped.
 #[derive(Clone)]
 pub struct Passwords {
     jobs: flume::Sender<Job>,
@@ -126,6 +138,11 @@ impl Passwords {
         done.await.map_err(|_| PasswordError::Closed)?
     }
 
+    /// A new argon2id PHC string for `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a
+    /// fresh random salt.
+    ///
+    /// The password is hashed as given, never trimmed; the `MAX_PASSWORD_BYTES` limit is the
+    /// caller's to enforce. Waits for a free hashing thread. Errors: [`PasswordError`].
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         match self.run(Work::Hash(password.to_owned())).await? {
             Done::Hashed(hash) => Ok(hash),

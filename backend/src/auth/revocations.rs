@@ -10,12 +10,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
+use crate::db::with_db;
 use crate::db::{Db, DbError};
-use crate::with_db;
 
 /// Revocations written by instances whose clocks run slightly behind ours are still found.
 const CLOCK_SKEW_MARGIN_SECS: i64 = 30;
 
+/// The recently revoked `sid`s of this instance, each with when it was revoked. Shared
+/// (in an `Arc`) by everything that checks access tokens.
 #[derive(Debug)]
 pub struct Revocations {
     revoked: RwLock<HashMap<String, i64>>,
@@ -25,6 +27,9 @@ pub struct Revocations {
 }
 
 impl Revocations {
+    /// An empty list that remembers revocations for `access_lifetime_secs` (seconds) plus
+    /// 30 seconds of clock skew. It is filled by [`insert`](Self::insert) and
+    /// [`sync`](Self::sync).
     pub fn new(access_lifetime_secs: i64) -> Revocations {
         Revocations {
             revoked: RwLock::new(HashMap::new()),
@@ -33,6 +38,8 @@ impl Revocations {
         }
     }
 
+    /// Whether `sid` was revoked within the remembered window. Memory only: a revocation on
+    /// another instance shows after the next sync, and an older one is forgotten.
     pub fn is_revoked(&self, sid: &str) -> bool {
         self.revoked
             .read()
@@ -40,6 +47,8 @@ impl Revocations {
             .contains_key(sid)
     }
 
+    /// Records that this instance revoked `sid` at `revoked_at` (Unix seconds), so its access
+    /// tokens fail here at once. The database row is the caller's job.
     pub fn insert(&self, sid: &str, revoked_at: i64) {
         self.revoked
             .write()

@@ -10,47 +10,70 @@ use thiserror::Error;
 
 use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
 use crate::auth::revocations::Revocations;
+use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
-use crate::{with_db, with_db_write};
 
+/// Token lifetimes and rotation policy, from `JWT_*` settings (whole seconds).
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
+    /// Access token lifetime, seconds (simplejwt's `ACCESS_TOKEN_LIFETIME`). Not capped by the
+    /// session lifetime.
     pub access_lifetime_secs: i64,
+    /// Refresh token lifetime, seconds; each rotation gets a full one again, capped by the
+    /// session's end.
     pub refresh_lifetime_secs: i64,
     /// No refresh extends a sign-in beyond this, counted from sign-in.
     pub session_lifetime_secs: i64,
     /// A rotated refresh token replayed within this window gets the same successor.
     pub reuse_grace_secs: i64,
+    /// Whether a refresh issues a successor refresh token and retires the old one (simplejwt's
+    /// `ROTATE_REFRESH_TOKENS`, on by default here).
     pub rotate_refresh_tokens: bool,
 }
 
 /// A signed token and when it expires (for the `*_expiration` fields).
 #[derive(Clone, Debug)]
 pub struct IssuedToken {
+    /// The compact JWT.
     pub token: String,
+    /// When it expires: now plus the lifetime, with sub-second precision (the `exp` claim is
+    /// this rounded down to the second); a successor handed out again within the reuse grace
+    /// gives its `exp` exactly.
     pub expires_at: DateTime<Utc>,
 }
 
+/// The tokens of a new sign-in session.
 #[derive(Clone, Debug)]
 pub struct TokenPair {
+    /// The first access token.
     pub access: IssuedToken,
+    /// The first refresh token of the family.
     pub refresh: IssuedToken,
+    /// The new session's id (the `sid` claim of both tokens).
     pub sid: String,
 }
 
+/// What a refresh hands back.
 #[derive(Clone, Debug)]
 pub struct Refreshed {
+    /// A new access token of the same session.
     pub access: IssuedToken,
     /// The successor refresh token; `None` when rotation is off.
     pub refresh: Option<IssuedToken>,
 }
 
+/// Why a refresh (or a logout with a refresh token) was refused.
 #[derive(Debug, Error)]
 pub enum TokenError {
+    /// The token is bad or of the wrong type, or its session is revoked, past its absolute
+    /// lifetime, or replayed after the grace window (401 `token_not_valid`).
     #[error(transparent)]
     Jwt(#[from] JwtError),
+    /// The session's user is inactive, or the session is unknown (a deleted user's families
+    /// go with them): simplejwt's `no_active_account`.
     #[error("the user is deleted or inactive")]
     NoActiveAccount,
+    /// The database failed; a 500, not the client's fault.
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -61,6 +84,8 @@ impl From<sqlx::Error> for TokenError {
     }
 }
 
+/// Issues, checks, refreshes and revokes tokens: the one implementation behind the REST API
+/// and the browser sessions. Cheap to clone (clones share the revocation list).
 #[derive(Clone, Debug)]
 pub struct Tokens {
     codec: JwtCodec,
@@ -70,6 +95,8 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Tokens signed by `codec`, with families stored in `db`, and an empty revocation list
+    /// that remembers for the access lifetime.
     pub fn new(codec: JwtCodec, settings: TokenSettings, db: Db) -> Tokens {
         let revocations = Arc::new(Revocations::new(settings.access_lifetime_secs));
         Tokens {
@@ -80,10 +107,12 @@ impl Tokens {
         }
     }
 
+    /// The in-memory revocation list, for the background sync and the browser sessions.
     pub fn revocations(&self) -> &Arc<Revocations> {
         &self.revocations
     }
 
+    /// The signing codec, for the JWKS endpoint.
     pub fn codec(&self) -> &JwtCodec {
         &self.codec
     }
@@ -337,21 +366,11 @@ impl Tokens {
         Ok(())
     }
 
-    /// Ends every session of a user (deactivation, password change).
+    /// Ends every session of a user (deactivation, password change), here at once and on
+    /// other instances at their next sync.
     pub async fn revoke_all_for_user(&self, user_id: i64, reason: &str) -> Result<(), DbError> {
         let now = Utc::now().timestamp();
-        let sids: Vec<(String,)> = with_db_write!(&self.db, pool => {
-            sqlx::query_as(
-                "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
-                 WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
-            )
-            .bind(now)
-            .bind(reason)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await
-        })?;
-        for (sid,) in sids {
+        for sid in revoke_all_families(&self.db, user_id, reason, now).await? {
             self.revocations.insert(&sid, now);
         }
         Ok(())
@@ -417,7 +436,31 @@ fn hash_jti(jti: &str) -> String {
     hex::encode(Sha256::digest(jti.as_bytes()))
 }
 
-/// `2026-11-23T16:23:32.026067Z`, as dj-rest-auth formats expirations.
+/// Marks every live token family of `user_id` revoked at `now` (Unix seconds) and returns
+/// their ids. Running instances pick the revocations up at their next sync, so this is
+/// all a process without its own [`Tokens`] (the admin commands) needs to sign someone out.
+pub async fn revoke_all_families(
+    db: &Db,
+    user_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>, DbError> {
+    let sids: Vec<(String,)> = with_db_write!(db, pool => {
+        sqlx::query_as(
+            "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(sids.into_iter().map(|(sid,)| sid).collect())
+}
+
+/// `2026-11-23T16:23:32.026067Z`, as dj-rest-auth formats expirations: UTC, always six
+/// digits of microseconds, and `Z`.
 pub fn format_expiration(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -6,8 +6,11 @@ use serde::Deserialize;
 use super::providers::ProviderConfig;
 use super::{ExternalProfile, SocialError};
 
+/// GitHub's authorization endpoint (override: `GITHUB_AUTH_URL`).
 pub const AUTH_URL: &str = "https://github.com/login/oauth/authorize";
+/// GitHub's token endpoint (override: `GITHUB_TOKEN_URL`).
 pub const TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
+/// GitHub's REST API root (override: `GITHUB_API_URL`).
 pub const API_URL: &str = "https://api.github.com";
 
 #[derive(Deserialize)]
@@ -25,6 +28,7 @@ struct GitHubEmail {
     verified: bool,
 }
 
+/// The authorization endpoint: the configured override, else [`AUTH_URL`].
 pub fn auth_url(config: &ProviderConfig) -> String {
     config
         .endpoints
@@ -33,6 +37,7 @@ pub fn auth_url(config: &ProviderConfig) -> String {
         .unwrap_or_else(|| AUTH_URL.to_owned())
 }
 
+/// The token endpoint: the configured override, else [`TOKEN_URL`].
 pub fn token_url(config: &ProviderConfig) -> String {
     config
         .endpoints
@@ -41,6 +46,12 @@ pub fn token_url(config: &ProviderConfig) -> String {
         .unwrap_or_else(|| TOKEN_URL.to_owned())
 }
 
+/// The person `access_token` belongs to, from `GET /user` and `GET /user/emails`: the
+/// numeric user id as subject, the login as username hint, the name split at its last
+/// space, and a verified address (the primary one if it is verified), or none.
+///
+/// Errors: [`SocialError::Unreachable`] for a failed request or any error status (a
+/// refused token included); [`SocialError::Provider`] for a body that does not parse.
 pub async fn profile(
     config: &ProviderConfig,
     http: &reqwest::Client,

@@ -1,10 +1,12 @@
-//! Social sign-in: Google, GitHub and any OpenID Connect provider, with the whole flow on
-//! the server (authorization code + PKCE S256, `state` bound to the browser session and
-//! single-use, `nonce` checked in the verified ID token).
+//! Social sign-in, the domain half: which providers exist ([`providers`]), their
+//! protocols (OpenID Connect: [`oidc`]; GitHub's OAuth2 apps: [`github`]), the one
+//! authorization-code exchange ([`Social::exchange_code`], RFC 6749 section 4.1.3 with
+//! RFC 7636 PKCE) and what a verified profile means locally (`identities`). The browser's
+//! redirect flow (state, nonce and verifier kept in the session) is `web::social`; the API's
+//! `POST /api/auth/google/` is `api::social_login`.
 
-pub mod accounts;
-pub mod flow;
 pub mod github;
+pub(crate) mod identities;
 pub mod oidc;
 pub mod providers;
 
@@ -15,8 +17,9 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields, RedirectUrl,
-    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse as _, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,16 +29,32 @@ use providers::{Protocol, ProviderConfig};
 /// What went wrong, in words fit for the sign-in page (details go to the log).
 #[derive(Debug, thiserror::Error)]
 pub enum SocialError {
+    /// The provider could not be asked, or answered with an error status or an unreadable
+    /// token response where a success was due (token endpoint, discovery, keys, GitHub's
+    /// API). The detail is for the log.
     #[error("the provider could not be reached: {0}")]
     Unreachable(String),
+    /// The provider's answer is unusable: a document or key that does not parse, discovery
+    /// naming another issuer, a bad endpoint URL, no `id_token`, UserInfo refusing the token.
     #[error("the provider answered unexpectedly: {0}")]
     Provider(String),
+    /// The token endpoint refused the authorization code (used, expired, foreign:
+    /// `invalid_grant` and friends).
+    #[error("the code was refused: {0}")]
+    CodeRefused(String),
+    /// The ID token failed verification (malformed, algorithm, unknown key, signature, `iss`,
+    /// `aud`, `azp`, `exp`, `iat`, `nonce`), or UserInfo described another `sub`.
     #[error("the provider's token was refused: {0}")]
     InvalidToken(String),
+    /// The callback does not belong to a flow this browser started (wrong or missing `state`,
+    /// expired, another provider) or lacks its `code`.
     #[error("the sign-in attempt was not started here or has expired")]
     BadState,
+    /// The provider sent the browser back with an `error` (the user cancelled, or the provider
+    /// refused); the field is `error: error_description`, for the log.
     #[error("the provider refused: {0}")]
     Denied(String),
+    /// No configured provider has the id in the URL.
     #[error("unknown provider")]
     UnknownProvider,
 }
@@ -47,7 +66,9 @@ impl SocialError {
             SocialError::Unreachable(_) => {
                 format!("{label} could not be reached. Please try again in a moment.")
             }
-            SocialError::Provider(_) | SocialError::InvalidToken(_) => {
+            SocialError::Provider(_)
+            | SocialError::CodeRefused(_)
+            | SocialError::InvalidToken(_) => {
                 format!("Signing in with {label} failed: its answer could not be verified.")
             }
             SocialError::BadState => {
@@ -59,14 +80,46 @@ impl SocialError {
     }
 }
 
+/// Where a provider sends the browser back to: `<PUBLIC_URL>/auth/<provider>/callback`,
+/// the redirect URI to register with the provider (built from configuration only, never
+/// from the request's `Host`).
+pub fn redirect_uri(public_url: &str, provider: &str) -> String {
+    format!("{public_url}/auth/{provider}/callback")
+}
+
+/// An authorization code to exchange at a provider's token endpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeGrant<'a> {
+    /// The `code` the provider issued, as received.
+    pub code: &'a str,
+    /// The `redirect_uri` the code was issued for ([`redirect_uri`]).
+    pub redirect_uri: &'a str,
+    /// The PKCE verifier of the flow that obtained the code (RFC 7636 section 4.5); `None`
+    /// for a code a client obtained on its own (`POST /api/auth/google/`).
+    pub pkce_verifier: Option<&'a str>,
+    /// The nonce the ID token must carry (OpenID Connect Core 3.1.3.7, step 11); `None`
+    /// when the authorization request was not ours.
+    pub nonce: Option<&'a str>,
+}
+
 /// The person as the provider describes them, after verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalProfile {
+    /// The provider's stable id for the person (OpenID Connect `sub`, GitHub's numeric user
+    /// id); with the provider id, it is what an identity is looked up by.
     pub subject: String,
+    /// The address the provider gives; `None` when it gives none. Stored or matched against
+    /// accounts only when `email_verified`.
     pub email: Option<String>,
+    /// Whether the provider vouches for `email` (`email_verified`, also as the string
+    /// `"true"`; GitHub: only verified addresses are taken at all).
     pub email_verified: bool,
+    /// A username to start from for a new account (`preferred_username`, GitHub's login);
+    /// `None` when the provider has none.
     pub username_hint: Option<String>,
+    /// Given name (`given_name`, or `name` up to its last space); empty when unknown.
     pub first_name: String,
+    /// Family name (`family_name`, or `name` after its last space); empty when unknown.
     pub last_name: String,
 }
 
@@ -81,14 +134,18 @@ pub(crate) fn split_name(name: Option<&str>) -> (String, String) {
 /// The `id_token` field of an OpenID Connect token response.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct IdTokenField {
+    /// The ID token; `None` when the response has none (refused for OpenID Connect).
     #[serde(default)]
     pub id_token: Option<String>,
 }
 
 impl ExtraTokenFields for IdTokenField {}
 
+/// A token endpoint's answer: the standard OAuth2 fields plus `id_token`.
 pub type TokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
+/// An `oauth2` client with the authorization and token endpoints set, the only two we
+/// call.
 pub type OAuthClient = oauth2::Client<
     BasicErrorResponse,
     TokenResponse,
@@ -102,13 +159,17 @@ pub type OAuthClient = oauth2::Client<
     EndpointSet,
 >;
 
+/// A configured provider, by protocol.
 #[derive(Debug)]
 pub enum Provider {
+    /// OpenID Connect (Google, or an `OIDC_PROVIDERS` entry), with cached discovery and keys.
     Oidc(OidcProvider),
+    /// GitHub's OAuth2 app: no ID token; the profile comes from its REST API.
     GitHub(ProviderConfig),
 }
 
 impl Provider {
+    /// The provider's configuration (id, label, client credentials, endpoint overrides).
     pub fn config(&self) -> &ProviderConfig {
         match self {
             Provider::Oidc(p) => &p.config,
@@ -140,6 +201,8 @@ impl Provider {
             ))
     }
 
+    /// The scopes to request: `openid email profile` for OpenID Connect, `read:user
+    /// user:email` for GitHub (the second is what lists verified addresses).
     pub fn scopes(&self) -> &'static [&'static str] {
         match self {
             Provider::Oidc(_) => &["openid", "email", "profile"],
@@ -156,6 +219,9 @@ pub struct Social {
 }
 
 impl Social {
+    /// The providers of `configs`, sharing one HTTP client that never follows redirects and
+    /// gives up after 10 seconds. Should that client fail to build, reqwest's default client
+    /// is used instead, which follows redirects and has no timeout.
     pub fn new(configs: &[ProviderConfig]) -> Social {
         // Never follow redirects on back-channel calls (token endpoint, keys, APIs): a
         // redirect there is a misconfiguration or an attack, not something to obey.
@@ -178,6 +244,8 @@ impl Social {
         Social { providers, http }
     }
 
+    /// The provider with this id (`google`, `github` or an `OIDC_PROVIDERS` name); `None` when
+    /// it is not configured.
     pub fn get(&self, id: &str) -> Option<Arc<Provider>> {
         self.providers.iter().find(|p| p.config().id == id).cloned()
     }
@@ -190,8 +258,46 @@ impl Social {
             .collect()
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// Exchanges an authorization code for tokens and turns them into a verified profile:
+    /// for OpenID Connect the ID token (signature, `iss`, `aud`, `exp`, `nonce`), completed
+    /// from UserInfo when it has no email; for GitHub its user and verified-emails API.
+    ///
+    /// Errors: [`SocialError::CodeRefused`] when the token endpoint refuses the code,
+    /// [`SocialError::Unreachable`] when it cannot be asked, and the verification errors.
+    pub async fn exchange_code(
+        &self,
+        provider: &Provider,
+        grant: CodeGrant<'_>,
+    ) -> Result<ExternalProfile, SocialError> {
+        let client = provider.client(grant.redirect_uri).await?;
+        let mut request = client.exchange_code(AuthorizationCode::new(grant.code.to_owned()));
+        if let Some(verifier) = grant.pkce_verifier {
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+        }
+        let tokens = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    SocialError::CodeRefused(format!("token endpoint: {r}"))
+                }
+                other => SocialError::Unreachable(format!("token endpoint: {other}")),
+            })?;
+        match provider {
+            Provider::Oidc(oidc) => {
+                let id_token = tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
+                    SocialError::Provider("no id_token in the token response".into())
+                })?;
+                let claims = oidc.verify_id_token(id_token, grant.nonce).await?;
+                let mut profile = claims.into_profile();
+                oidc.complete_from_userinfo(&mut profile, tokens.access_token().secret())
+                    .await?;
+                Ok(profile)
+            }
+            Provider::GitHub(config) => {
+                github::profile(config, &self.http, tokens.access_token().secret()).await
+            }
+        }
     }
 }
 

@@ -51,10 +51,15 @@ struct Discovery {
 /// Where the provider lives, after discovery and configured overrides.
 #[derive(Clone, Debug)]
 pub struct Endpoints {
+    /// The configured issuer, without a trailing slash: what `iss` must equal.
     pub issuer: String,
+    /// Where the browser is sent to sign in (override, else discovery).
     pub authorization: String,
+    /// Where codes are exchanged for tokens (override, else discovery).
     pub token: String,
+    /// The provider's signing keys (override, else discovery's `jwks_uri`).
     pub jwks: String,
+    /// The UserInfo endpoint; `None` when neither configuration nor discovery names one.
     pub userinfo: Option<String>,
 }
 
@@ -134,7 +139,10 @@ struct Cached<T> {
     fetched: Instant,
 }
 
+/// An OpenID Connect provider: its configuration, plus discovery and signing keys, each
+/// cached for an hour.
 pub struct OidcProvider {
+    /// Its configuration; `issuer` is what discovery and the `iss` check use.
     pub config: ProviderConfig,
     http: reqwest::Client,
     endpoints: Mutex<Option<Cached<Arc<Endpoints>>>>,
@@ -150,6 +158,7 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 impl OidcProvider {
+    /// A provider that fetches with `http`; nothing is fetched before first use.
     pub fn new(config: ProviderConfig, http: reqwest::Client) -> OidcProvider {
         OidcProvider {
             config,

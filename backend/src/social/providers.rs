@@ -12,10 +12,12 @@
 //! `_JWKS_URL`, `_USERINFO_URL`, and `GITHUB_API_URL`), which is also how tests point them
 //! at a local provider. A provider without its client id and secret does not exist.
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
+/// Google's issuer: the default for `GOOGLE_ISSUER`, and what its ID tokens' `iss` says.
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 
+/// How a provider proves who the person is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// OpenID Connect: discovery, ID token, nonce.
@@ -24,38 +26,58 @@ pub enum Protocol {
     GitHub,
 }
 
+/// One configured provider, as read from the environment. The secret is never printed.
 #[derive(Clone, Debug)]
 pub struct ProviderConfig {
     /// The name in URLs and in the identities table: `google`, `github`, or an
     /// `OIDC_PROVIDERS` name (lowercase).
     pub id: String,
+    /// The button's text: `Google`, `GitHub`, or `OIDC_<NAME>_LABEL` (default: the name).
     pub label: String,
+    /// OpenID Connect or GitHub's OAuth2.
     pub protocol: Protocol,
+    /// Our client id at the provider (`<PREFIX>_CLIENT_ID`); also the `aud` an ID token must
+    /// name.
     pub client_id: String,
+    /// Our client secret (`<PREFIX>_CLIENT_SECRET`), sent to the token endpoint.
     pub client_secret: Secret,
     /// OpenID Connect issuer (discovery at `<issuer>/.well-known/openid-configuration`).
     pub issuer: Option<String>,
+    /// Endpoints that replace discovery's (or GitHub's defaults).
     pub endpoints: EndpointOverrides,
 }
 
+/// Endpoint URLs given in the environment; each is `None` unless configured, and is an
+/// http(s) URL without a trailing slash when it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EndpointOverrides {
+    /// `<PREFIX>_AUTH_URL`: where the browser is sent to sign in.
     pub authorization: Option<String>,
+    /// `<PREFIX>_TOKEN_URL`: where codes are exchanged for tokens.
     pub token: Option<String>,
+    /// `<PREFIX>_JWKS_URL`: the ID-token signing keys (OpenID Connect only).
     pub jwks: Option<String>,
+    /// `<PREFIX>_USERINFO_URL`: the UserInfo endpoint (OpenID Connect only).
     pub userinfo: Option<String>,
     /// GitHub's REST API root (`https://api.github.com`).
     pub api: Option<String>,
 }
 
+/// Provider variables that cannot be used; the server refuses to start with them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderConfigError {
+    /// The first variable is set but the second, which it needs, is missing.
     #[error("{0} is set but {1} is missing")]
     Incomplete(String, String),
+    /// An `OIDC_PROVIDERS` name with characters other than lowercase letters, digits, `-`
+    /// and `_`.
     #[error("OIDC_PROVIDERS entry {0:?} must be lowercase letters, digits, '-' or '_'")]
     BadName(String),
+    /// A provider id that is configured twice (an `OIDC_PROVIDERS` name repeated, or `google`
+    /// or `github` while those are configured).
     #[error("OIDC_PROVIDERS lists {0:?} twice (or it clashes with google/github)")]
     Duplicate(String),
+    /// The variable and its value: not an `http://` or `https://` URL.
     #[error("{0} must be an http(s) URL (got {1:?})")]
     BadUrl(String, String),
 }

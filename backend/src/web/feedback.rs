@@ -5,10 +5,11 @@ use std::convert::Infallible;
 
 use axum::extract::{FromRequest, Request};
 
-use super::flash::Flash;
 use super::WebError;
-use crate::api::error::{ApiError, FieldErrors};
-use crate::api::fields::{Fields, Text};
+use crate::accounts::AccountError;
+use crate::auth::rate_limit::RateLimited;
+use crate::browser::flash::Flash;
+use crate::input::{BodyError, FieldErrors, Fields, Text};
 
 /// The message for a failure of ours (also used by the social sign-in flow).
 pub(crate) const TRY_AGAIN: &str = "Something went wrong on our side. Please try again.";
@@ -16,7 +17,7 @@ pub(crate) const TRY_AGAIN: &str = "Something went wrong on our side. Please try
 /// A form body, read the way the API reads it; a body that cannot be read is kept as its
 /// error, so the handler can still answer with the form and a message.
 pub struct FormInput {
-    fields: Result<Fields, ApiError>,
+    fields: Result<Fields, BodyError>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormInput {
@@ -47,36 +48,51 @@ impl FormInput {
             .collect()
     }
 
-    pub fn into_fields(self) -> Result<Fields, ApiError> {
-        self.fields
+    /// The form's fields, or feedback for `form` (with the `kept` values) saying the body
+    /// could not be read.
+    pub fn into_fields(self, form: &str, kept: BTreeMap<String, String>) -> Result<Fields, Flash> {
+        self.fields.map_err(|error| {
+            let mut flash = Flash {
+                form: form.to_owned(),
+                values: kept,
+                ..Flash::default()
+            };
+            match error {
+                BodyError::NotAnObject(errors) => flash.errors = errors.into_map(),
+                BodyError::TooLarge => flash.notice = Some("The form was too large.".into()),
+                BodyError::Malformed(_) | BodyError::UnsupportedMediaType(_) => {
+                    flash.notice = Some("The form could not be read. Please try again.".into());
+                }
+            }
+            flash
+        })
     }
 }
 
-/// The API's refusal, as feedback for the form `form`.
-pub fn rejected(form: &str, error: ApiError, values: BTreeMap<String, String>) -> Flash {
+/// A use case's refusal, as feedback for the form `form`, showing `values` again.
+pub fn rejected(form: &str, error: AccountError, values: BTreeMap<String, String>) -> Flash {
     let mut flash = Flash {
         form: form.to_owned(),
         values,
         ..Flash::default()
     };
     match error {
-        ApiError::Validation(errors) => flash.errors = errors.into_map(),
-        ApiError::RateLimited { retry_after_secs } => {
-            flash.notice = Some(format!(
-                "Too many attempts. Please wait {retry_after_secs} second{} and try again.",
-                if retry_after_secs == 1 { "" } else { "s" }
-            ));
-        }
-        ApiError::PayloadTooLarge => flash.notice = Some("The form was too large.".into()),
-        ApiError::UnsupportedMediaType(_) | ApiError::Detail(..) => {
-            flash.notice = Some("The form could not be read. Please try again.".into());
-        }
-        other => {
+        AccountError::Invalid(errors) => flash.errors = errors.into_map(),
+        AccountError::RateLimited(limited) => flash.notice = Some(wait_message(limited)),
+        other @ (AccountError::NotFound | AccountError::Internal(_)) => {
             tracing::error!(error = %other, form, "form failed");
             flash.notice = Some(TRY_AGAIN.into());
         }
     }
     flash
+}
+
+/// "Too many attempts", with the wait in seconds.
+fn wait_message(RateLimited { retry_after_secs }: RateLimited) -> String {
+    format!(
+        "Too many attempts. Please wait {retry_after_secs} second{} and try again.",
+        if retry_after_secs == 1 { "" } else { "s" }
+    )
 }
 
 /// A failure of ours (session store, database) while handling `form`.

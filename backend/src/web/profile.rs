@@ -4,25 +4,33 @@ use axum::extract::State;
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::flash::Flash;
+use super::feedback::{self, FormInput};
 use super::next::sign_in_url;
-use super::{feedback, see_other, see_other_with, session, FormInput};
-use crate::api::user::update_profile;
+use super::redirect::{see_other, see_other_with};
+use crate::accounts;
+use crate::browser::flash::Flash;
 use crate::state::AppState;
 
 pub async fn submit(State(state): State<AppState>, session: Session, form: FormInput) -> Response {
-    let current = match session::current(&state, &session).await {
+    let current = match state.browser.sessions.current(&session).await {
         Ok(Some(current)) => current,
         Ok(None) => return see_other(&sign_in_url("/profile")),
         Err(error) => {
-            return see_other_with(&state, "/profile", &feedback::failure("profile", error))
+            return see_other_with(
+                &state,
+                "/profile",
+                &feedback::failure("profile", error.into()),
+            )
         }
     };
     let kept = form.keep(&["username", "first_name", "last_name"]);
-    let outcome = match form.into_fields() {
-        Ok(fields) => update_profile(&state, current.user.id, &fields, true).await,
-        Err(error) => Err(error),
+    let fields = match form.into_fields("profile", kept.clone()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/profile", &flash),
     };
+    let outcome =
+        accounts::update_profile(&state.db, &state.user_cache, current.user.id, &fields, true)
+            .await;
     let flash = match outcome {
         Ok(_) => Flash {
             form: "profile".into(),

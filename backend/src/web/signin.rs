@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::flash::Flash;
+use super::feedback::{self, FormInput};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
-use super::{feedback, see_other, see_other_with, session, FormInput};
-use crate::api::client_ip::ClientIp;
-use crate::api::login::sign_in_with_password;
-use crate::social::flow::accept_link_offer;
+use super::redirect::{see_other, see_other_with};
+use super::social::accept_link_offer;
+use crate::accounts;
+use crate::browser::flash::Flash;
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 
 pub async fn submit(
@@ -23,21 +24,30 @@ pub async fn submit(
     let destination = next.unwrap_or(AFTER_SIGN_IN).to_owned();
     let back = next.map_or_else(|| "/signin".to_owned(), sign_in_url);
     let kept = form.keep(&["username"]);
-    let outcome = match form.into_fields() {
-        Ok(fields) => sign_in_with_password(&state, ip, &fields).await,
-        Err(error) => Err(error),
+    let fields = match form.into_fields("signin", kept.clone()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, &back, &flash),
     };
-    match outcome {
-        Ok((user, pair)) => match session::start(&state, &session, user.id, pair).await {
-            Ok(()) => match accept_link_offer(&state, &session, &user).await {
-                Some(notice) => see_other_with(&state, &destination, &Flash::notice(notice)),
-                None => see_other(&destination),
-            },
-            Err(error) => see_other_with(&state, &back, &feedback::failure("signin", error)),
-        },
+    let outcome = accounts::sign_in_with_password(
+        &state.db,
+        &state.passwords,
+        &state.tokens,
+        &state.rate_limits,
+        ip,
+        &fields,
+    )
+    .await;
+    let (user, pair) = match outcome {
+        Ok(signed_in) => signed_in,
         Err(error) => {
-            let flash = feedback::rejected("signin", error, kept);
-            see_other_with(&state, &back, &flash)
+            return see_other_with(&state, &back, &feedback::rejected("signin", error, kept))
         }
+    };
+    if let Err(error) = state.browser.sessions.start(&session, user.id, pair).await {
+        return see_other_with(&state, &back, &feedback::failure("signin", error.into()));
+    }
+    match accept_link_offer(&state, &session, &user).await {
+        Some(notice) => see_other_with(&state, &destination, &Flash::notice(notice)),
+        None => see_other(&destination),
     }
 }

@@ -5,13 +5,18 @@ use axum::extract::State;
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::flash::Flash;
-use super::{feedback, see_other_with, session};
+use super::feedback;
+use super::redirect::see_other_with;
+use crate::browser::flash::Flash;
 use crate::state::AppState;
 
 pub async fn submit(State(state): State<AppState>, session: Session) -> Response {
-    match session::end(&state, &session).await {
+    match state.browser.sessions.end(&session).await {
         Ok(()) => see_other_with(&state, "/", &Flash::notice("You have signed out.")),
-        Err(error) => see_other_with(&state, "/profile", &feedback::failure("signout", error)),
+        Err(error) => see_other_with(
+            &state,
+            "/profile",
+            &feedback::failure("signout", error.into()),
+        ),
     }
 }

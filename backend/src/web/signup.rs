@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::response::Response;
 use tower_sessions::Session;
 
+use super::feedback::{self, FormInput};
 use super::next::AFTER_SIGN_IN;
-use super::{feedback, see_other, see_other_with, session, FormInput};
-use crate::api::client_ip::ClientIp;
-use crate::api::register::create_account;
+use super::redirect::{see_other, see_other_with};
+use crate::accounts;
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 
 pub async fn submit(
@@ -18,18 +19,35 @@ pub async fn submit(
     form: FormInput,
 ) -> Response {
     let kept = form.keep(&["username", "email"]);
-    let outcome = match form.into_fields() {
-        Ok(fields) => create_account(&state, ip, &fields).await,
-        Err(error) => Err(error),
+    let fields = match form.into_fields("signup", kept.clone()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/signup", &flash),
     };
-    match outcome {
-        Ok((user, pair)) => match session::start(&state, &session, user.id, pair).await {
-            Ok(()) => see_other(AFTER_SIGN_IN),
-            Err(error) => see_other_with(&state, "/signin", &feedback::failure("signin", error)),
-        },
+    let outcome = accounts::sign_up(
+        &state.db,
+        &state.passwords,
+        &state.tokens,
+        &state.rate_limits,
+        ip,
+        &fields,
+    )
+    .await;
+    let (user, pair) = match outcome {
+        Ok(created) => created,
         Err(error) => {
-            let flash = feedback::rejected("signup", error, kept);
-            see_other_with(&state, "/signup", &flash)
+            return see_other_with(
+                &state,
+                "/signup",
+                &feedback::rejected("signup", error, kept),
+            )
         }
+    };
+    match state.browser.sessions.start(&session, user.id, pair).await {
+        Ok(()) => see_other(AFTER_SIGN_IN),
+        Err(error) => see_other_with(
+            &state,
+            "/signin",
+            &feedback::failure("signin", error.into()),
+        ),
     }
 }

@@ -142,7 +142,7 @@ impl FakeIdp {
             label: "Test IdP".into(),
             protocol: Protocol::Oidc,
             client_id: CLIENT_ID.into(),
-            client_secret: backend::config::Secret::new(CLIENT_SECRET.as_bytes().to_vec()),
+            client_secret: backend::secret::Secret::new(CLIENT_SECRET.as_bytes().to_vec()),
             issuer: Some(self.issuer.clone()),
             endpoints: EndpointOverrides {
                 authorization: Some(format!("{}/authorize", self.issuer)),

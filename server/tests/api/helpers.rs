@@ -186,9 +186,12 @@ impl TestApp {
 
     /// Runs SQL against the app's own database (to deactivate or delete users, say).
     pub async fn execute(&self, sql: &str, id: i64) {
-        backend::with_db!(&self.state.db, pool => {
-            sqlx::query(sql).bind(id).execute(pool).await.map(drop)
-        })
+        match &self.state.db {
+            backend::Db::Sqlite { writer, .. } => {
+                sqlx::query(sql).bind(id).execute(writer).await.map(drop)
+            }
+            backend::Db::Postgres(pool) => sqlx::query(sql).bind(id).execute(pool).await.map(drop),
+        }
         .unwrap();
     }
 }

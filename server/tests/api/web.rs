@@ -430,11 +430,11 @@ async fn concurrent_refreshes_are_single_flight(engine: Engine) {
     }
     assert!(browser.page("/profile").await.contains("racer"));
 
-    let rotations: (i64,) = backend::with_db!(&app.state.db, pool => {
-        sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens WHERE rotated_at IS NOT NULL")
-            .fetch_one(pool)
-            .await
-    })
+    let sql = "SELECT COUNT(*) FROM refresh_tokens WHERE rotated_at IS NOT NULL";
+    let rotations: (i64,) = match &app.state.db {
+        backend::Db::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_one(pool).await,
+        backend::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await,
+    }
     .unwrap();
     assert_eq!(
         rotations.0, 3,

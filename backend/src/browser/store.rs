@@ -9,14 +9,17 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::db::Db;
-use crate::{with_db, with_db_write};
+use crate::db::{with_db, with_db_write};
 
+/// A tower-sessions store on the `sessions` table (`id`, JSON `data`, `expires_at` in Unix
+/// seconds). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     db: Db,
 }
 
 impl DbSessionStore {
+    /// A store on `db`; the table comes with the migrations.
     pub fn new(db: Db) -> DbSessionStore {
         DbSessionStore { db }
     }

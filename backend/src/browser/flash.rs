@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::CookieSettings;
+use super::cookies::CookieSettings;
 
 /// Long enough to survive the redirect, short enough that a stale message never shows up
 /// on a later visit.
@@ -22,20 +22,28 @@ const MAX_AGE_SECS: u32 = 60;
 /// are dropped first, then the whole flash becomes a generic notice.
 const MAX_COOKIE_BYTES: usize = 3800;
 
+/// Feedback for the page after a form POST, as the flash cookie carries it (signed JSON).
+/// A missing field reads as empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
     /// Which form the feedback belongs to (`signin`, `signup`, `profile`, ...).
     #[serde(default)]
     pub form: String,
+    /// Field → messages, in DRF's words as the use case reported them; empty when none.
     #[serde(default)]
     pub errors: BTreeMap<String, Vec<String>>,
+    /// Field → value to show again in the form; never a password.
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// A message for the whole page (signed out, rate limited, a failure of ours); `None` when
+    /// there is none.
     #[serde(default)]
     pub notice: Option<String>,
 }
 
 impl Flash {
+    /// Feedback that is only a message, for no particular form (for example after signing
+    /// out).
     pub fn notice(message: impl Into<String>) -> Flash {
         Flash {
             notice: Some(message.into()),
@@ -44,6 +52,8 @@ impl Flash {
     }
 }
 
+/// The HMAC-SHA-256 key that signs flash cookies, so a page shows only feedback this
+/// deployment wrote. Its `Debug` output hides the key.
 #[derive(Clone)]
 pub struct FlashKey(Hmac<Sha256>);
 
@@ -75,6 +85,9 @@ impl FlashKey {
         format!("{payload}.{signature}")
     }
 
+    /// The flash sealed in `sealed` (`<base64url JSON>.<base64url MAC>`). `None` when the MAC
+    /// does not match (tampered, or signed with another key) or the JSON does not parse. The
+    /// MAC is checked, in constant time, before the payload is decoded.
     pub fn open(&self, sealed: &str) -> Option<Flash> {
         let (payload, signature) = sealed.split_once('.')?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;

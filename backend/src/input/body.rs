@@ -1,104 +1,33 @@
-//! Request bodies as Django REST framework reads them: JSON, form-encoded and multipart
-//! bodies give the same fields, and each field is read with DRF's `CharField` rules and
-//! messages.
+//! Request bodies as DRF parses them: JSON, form-encoded and multipart bodies give the same
+//! [`Fields`]. An empty body is no fields, whatever its declared type.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, FieldErrors, NON_FIELD_ERRORS};
+use super::{FieldErrors, Fields, NON_FIELD_ERRORS};
 
-/// The parsed body: field name → value (form and multipart values are strings).
-#[derive(Debug, Default)]
-pub struct Fields(Map<String, Value>);
-
-/// How to read one text field.
-#[derive(Clone, Copy, Debug)]
-pub struct Text {
-    pub required: bool,
-    pub allow_blank: bool,
-    /// DRF strips surrounding whitespace by default; passwords must never be altered.
-    pub trim: bool,
-    pub max_chars: Option<usize>,
-}
-
-impl Text {
-    pub const REQUIRED: Text = Text {
-        required: true,
-        allow_blank: false,
-        trim: true,
-        max_chars: None,
-    };
-    pub const OPTIONAL: Text = Text {
-        required: false,
-        allow_blank: true,
-        trim: true,
-        max_chars: None,
-    };
-    pub const PASSWORD: Text = Text {
-        required: true,
-        allow_blank: false,
-        trim: false,
-        max_chars: None,
-    };
-
-    pub const fn max(self, chars: usize) -> Text {
-        Text {
-            max_chars: Some(chars),
-            ..self
-        }
-    }
+/// Why a body could not be read. Each transport words it its own way (the API as DRF
+/// does: `api::ApiError`; the web forms as a sentence).
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Unreadable JSON, form data or multipart; the detail is DRF's message.
+    #[error("{0}")]
+    Malformed(String),
+    /// Valid JSON that is not an object (DRF: a `non_field_errors` message).
+    #[error("not a JSON object")]
+    NotAnObject(FieldErrors),
+    /// A `Content-Type` none of the parsers takes (DRF: 415).
+    #[error("unsupported media type {0:?}")]
+    UnsupportedMediaType(String),
+    /// Over the router's body limit (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`: 413).
+    #[error("request body too large")]
+    TooLarge,
 }
 
 impl Fields {
-    /// Reads field `name`; a problem is recorded in `errors` and gives `None`, as does an
-    /// absent optional field.
-    pub fn text(&self, name: &str, rules: Text, errors: &mut FieldErrors) -> Option<String> {
-        let raw = match self.0.get(name) {
-            None => {
-                if rules.required {
-                    errors.add(name, "This field is required.");
-                }
-                return None;
-            }
-            Some(Value::Null) => {
-                errors.add(name, "This field may not be null.");
-                return None;
-            }
-            Some(Value::String(s)) => s.clone(),
-            // DRF's CharField takes numbers as their text, and nothing else.
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
-                errors.add(name, "Not a valid string.");
-                return None;
-            }
-        };
-        let value = if rules.trim {
-            raw.trim().to_owned()
-        } else {
-            raw
-        };
-        if value.is_empty() {
-            if !rules.allow_blank {
-                errors.add(name, "This field may not be blank.");
-                return None;
-            }
-            return Some(value);
-        }
-        if let Some(max) = rules.max_chars {
-            if value.chars().count() > max {
-                errors.add(
-                    name,
-                    format!("Ensure this field has no more than {max} characters."),
-                );
-                return None;
-            }
-        }
-        Some(value)
-    }
-
-    async fn parse(content_type: Option<&str>, body: Bytes) -> Result<Fields, ApiError> {
+    async fn parse(content_type: Option<&str>, body: Bytes) -> Result<Fields, BodyError> {
         // No body at all reads as no fields, whatever the declared type (as in DRF).
         if body.is_empty() {
             return Ok(Fields::default());
@@ -114,7 +43,7 @@ impl Fields {
             "application/json" => Self::parse_json(&body),
             "application/x-www-form-urlencoded" => {
                 let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                    .map_err(|_| ApiError::bad_request("Malformed form data."))?;
+                    .map_err(|_| BodyError::Malformed("Malformed form data.".into()))?;
                 // The last value of a repeated key wins, as with Django's QueryDict.
                 Ok(Fields(
                     pairs
@@ -124,17 +53,17 @@ impl Fields {
                 ))
             }
             "multipart/form-data" => Self::parse_multipart(content_type, body).await,
-            _ => Err(ApiError::UnsupportedMediaType(content_type.to_owned())),
+            _ => Err(BodyError::UnsupportedMediaType(content_type.to_owned())),
         }
     }
 
-    fn parse_json(body: &[u8]) -> Result<Fields, ApiError> {
+    fn parse_json(body: &[u8]) -> Result<Fields, BodyError> {
         let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("JSON parse error - {e}")))?;
+            .map_err(|e| BodyError::Malformed(format!("JSON parse error - {e}")))?;
         let got = match value {
             Value::Object(map) => return Ok(Fields(map)),
             Value::Null => {
-                return Err(ApiError::Validation(FieldErrors::single(
+                return Err(BodyError::NotAnObject(FieldErrors::single(
                     NON_FIELD_ERRORS,
                     "No data provided",
                 )))
@@ -145,16 +74,16 @@ impl Fields {
             Value::Number(n) if n.is_f64() => "float",
             Value::Number(_) => "int",
         };
-        Err(ApiError::Validation(FieldErrors::single(
+        Err(BodyError::NotAnObject(FieldErrors::single(
             NON_FIELD_ERRORS,
             format!("Invalid data. Expected a dictionary, but got {got}."),
         )))
     }
 
-    async fn parse_multipart(content_type: &str, body: Bytes) -> Result<Fields, ApiError> {
+    async fn parse_multipart(content_type: &str, body: Bytes) -> Result<Fields, BodyError> {
         let malformed = || {
-            ApiError::bad_request(
-                "Multipart form parse error - Invalid boundary in multipart: None",
+            BodyError::Malformed(
+                "Multipart form parse error - Invalid boundary in multipart: None".into(),
             )
         };
         let boundary = multer::parse_boundary(content_type).map_err(|_| malformed())?;
@@ -171,9 +100,8 @@ impl Fields {
         Ok(Fields(fields))
     }
 }
-
 impl<S: Send + Sync> FromRequest<S> for Fields {
-    type Rejection = ApiError;
+    type Rejection = BodyError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let content_type = req
@@ -182,9 +110,9 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
+                BodyError::TooLarge
             } else {
-                ApiError::bad_request("The request body could not be read.")
+                BodyError::Malformed("The request body could not be read.".into())
             }
         })?;
         Fields::parse(content_type.as_deref(), body).await
@@ -193,9 +121,10 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Text;
     use super::*;
 
-    async fn parse(ct: &str, body: &str) -> Result<Fields, ApiError> {
+    async fn parse(ct: &str, body: &str) -> Result<Fields, BodyError> {
         Fields::parse(Some(ct), Bytes::from(body.to_owned())).await
     }
 
@@ -270,13 +199,13 @@ mod tests {
     async fn bad_bodies() {
         assert!(matches!(
             parse("text/plain", "hi").await,
-            Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain"
+            Err(BodyError::UnsupportedMediaType(t)) if t == "text/plain"
         ));
         assert!(matches!(
             parse("application/json", "{nope").await,
-            Err(ApiError::Detail(StatusCode::BAD_REQUEST, d)) if d.starts_with("JSON parse error - ")
+            Err(BodyError::Malformed(d)) if d.starts_with("JSON parse error - ")
         ));
-        let Err(ApiError::Validation(errors)) = parse("application/json", "[1,2]").await else {
+        let Err(BodyError::NotAnObject(errors)) = parse("application/json", "[1,2]").await else {
             panic!("expected a validation error");
         };
         assert_eq!(

@@ -12,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::flash::{self, Flash};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
-use super::{see_other, session};
+use super::redirect::see_other;
+use super::WebError;
+use crate::browser::flash::{self, Flash};
+use crate::social::identities;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -24,9 +26,12 @@ pub const PROTECTED: &[&str] = &["/profile"];
 /// Pages for signed-out visitors; a signed-in one goes on to `next` (or the profile).
 const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup"];
 
+/// What a page knows of its request (in the request's extensions, for the Leptos views).
 #[derive(Clone, Debug, Default)]
 pub struct PageContext {
+    /// The signed-in user, always active; `None` for a signed-out visitor.
     pub user: Option<Arc<User>>,
+    /// The previous POST's feedback; `None` when there is none or its cookie does not open.
     pub flash: Option<Flash>,
     /// `(id, label)` of the configured social sign-in providers.
     pub providers: Vec<(String, String)>,
@@ -46,6 +51,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// The middleware in front of every page (GET and HEAD only; form POSTs pass through).
 pub async fn page_context(
     State(state): State<AppState>,
     session: Session,
@@ -55,9 +61,9 @@ pub async fn page_context(
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
-    let current = match session::current(&state, &session).await {
+    let current = match state.browser.sessions.current(&session).await {
         Ok(current) => current,
-        Err(error) => return error.into_response(),
+        Err(error) => return WebError::from(error).into_response(),
     };
     let path = req.uri().path();
     match &current {
@@ -76,17 +82,17 @@ pub async fn page_context(
         _ => {}
     }
 
-    let cookies = state.web.cookies;
+    let cookies = state.browser.cookies;
     // A flash cookie is cleared once seen, even one that does not open (stale key, tampered).
     let raw_flash = flash::cookie_value(&cookies, req.headers());
     let had_flash = raw_flash.is_some();
-    let flash = raw_flash.and_then(|v| state.web.flash_key.open(v));
+    let flash = raw_flash.and_then(|v| state.browser.flash_key.open(v));
     let providers = state.social.buttons();
     let linked = match (&current, req.uri().path()) {
         (Some(current), "/profile") if !providers.is_empty() => {
-            match crate::social::accounts::linked_providers(&state.db, current.user.id).await {
+            match identities::linked_providers(&state.db, current.user.id).await {
                 Ok(linked) => linked,
-                Err(error) => return super::WebError::from(error).into_response(),
+                Err(error) => return WebError::from(error).into_response(),
             }
         }
         _ => Vec::new(),

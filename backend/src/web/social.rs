@@ -1,23 +1,26 @@
-//! The browser flow: `/auth/{provider}/start` → provider → `/auth/{provider}/callback`,
-//! plus unlinking from the profile page and the "sign in with your password to link" step.
+//! Social sign-in in the browser: `/auth/{provider}/start` → provider →
+//! `/auth/{provider}/callback` (authorization code + PKCE S256, `state` bound to this
+//! browser's session and single-use, `nonce` checked in the verified ID token), plus
+//! unlinking from the profile page and the "sign in with your password to link" step. The
+//! protocol work itself is `social`'s.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use oauth2::{
-    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse as _,
-};
+use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::accounts::{self, Resolution, Unlink};
-use super::{ExternalProfile, Provider, SocialError};
+use super::feedback::TRY_AGAIN;
+use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
+use super::redirect::{see_other, see_other_with};
+use super::WebError;
+use crate::accounts;
+use crate::browser::flash::Flash;
+use crate::social::identities::{self, Resolution, Unlink};
+use crate::social::{self as domain, CodeGrant, ExternalProfile, Provider, SocialError};
 use crate::state::AppState;
 use crate::users::User;
-use crate::web::feedback::TRY_AGAIN;
-use crate::web::flash::Flash;
-use crate::web::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
-use crate::web::{see_other, see_other_with, session};
 
 const PENDING: &str = "social_pending";
 const LINK_OFFER: &str = "social_link_offer";
@@ -62,7 +65,7 @@ pub struct CallbackQuery {
 }
 
 fn redirect_uri(state: &AppState, provider: &str) -> String {
-    format!("{}/auth/{provider}/callback", state.config.public_url)
+    domain::redirect_uri(&state.config.public_url, provider)
 }
 
 fn failed(state: &AppState, to: &str, message: String) -> Response {
@@ -90,7 +93,7 @@ pub async fn start(
     };
     let label = provider.config().label.clone();
     let link_to = if query.link.is_some() {
-        match session::current(&state, &session).await {
+        match state.browser.sessions.current(&session).await {
             Ok(Some(current)) => Some(current.user.id),
             _ => return see_other(&sign_in_url("/profile")),
         }
@@ -141,46 +144,6 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn verified_profile(
-    state: &AppState,
-    provider: &Provider,
-    pending: &Pending,
-    code: &str,
-) -> Result<ExternalProfile, SocialError> {
-    let client = provider
-        .client(&redirect_uri(state, &pending.provider))
-        .await?;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
-        .request_async(state.social.http())
-        .await
-        .map_err(|e| match e {
-            // invalid_grant and friends: a used, expired or foreign code.
-            oauth2::RequestTokenError::ServerResponse(r) => {
-                SocialError::Provider(format!("token endpoint: {r}"))
-            }
-            other => SocialError::Unreachable(format!("token endpoint: {other}")),
-        })?;
-    match provider {
-        Provider::Oidc(oidc) => {
-            let id_token =
-                tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
-                    SocialError::Provider("no id_token in the token response".into())
-                })?;
-            let claims = oidc.verify_id_token(id_token, Some(&pending.nonce)).await?;
-            let mut profile = claims.into_profile();
-            oidc.complete_from_userinfo(&mut profile, tokens.access_token().secret())
-                .await?;
-            Ok(profile)
-        }
-        Provider::GitHub(config) => {
-            super::github::profile(config, state.social.http(), tokens.access_token().secret())
-                .await
-        }
-    }
-}
-
 /// `GET /auth/{provider}/callback`.
 pub async fn callback(
     State(state): State<AppState>,
@@ -223,7 +186,13 @@ pub async fn callback(
     let Some(code) = query.code.as_deref() else {
         return failed(&state, back, SocialError::BadState.message(&label));
     };
-    let profile = match verified_profile(&state, &provider, &pending, code).await {
+    let grant = CodeGrant {
+        code,
+        redirect_uri: &redirect_uri(&state, &pending.provider),
+        pkce_verifier: Some(&pending.verifier),
+        nonce: Some(&pending.nonce),
+    };
+    let profile = match state.social.exchange_code(&provider, grant).await {
         Ok(profile) => profile,
         Err(error) => {
             tracing::warn!(provider = provider_id, %error, "social sign-in refused");
@@ -232,9 +201,11 @@ pub async fn callback(
     };
 
     let resolution =
-        accounts::resolve(&state, &provider_id, &label, &profile, pending.link_to).await;
+        identities::resolve(&state.db, &provider_id, &label, &profile, pending.link_to).await;
     match resolution {
-        Ok(Resolution::SignIn(user)) => sign_in(&state, &session, &user, pending.next).await,
+        Ok(Resolution::SignIn(user)) => {
+            sign_in(&state, &session, &user, &provider_id, pending.next).await
+        }
         Ok(Resolution::Linked(_)) => see_other_with(
             &state,
             "/profile",
@@ -280,21 +251,20 @@ async fn sign_in(
     state: &AppState,
     session: &Session,
     user: &User,
+    provider: &str,
     next: Option<String>,
 ) -> Response {
-    let pair = match state.tokens.sign_in(user.id).await {
+    let pair = match accounts::start_sign_in(&state.db, &state.tokens, user, provider, None).await {
         Ok(pair) => pair,
         Err(error) => {
             tracing::error!(%error, "social sign-in: tokens");
             return failed(state, "/signin", TRY_AGAIN.into());
         }
     };
-    let _ = crate::users::record_login(&state.db, user.id, None).await;
-    if let Err(error) = session::start(state, session, user.id, pair).await {
+    if let Err(error) = state.browser.sessions.start(session, user.id, pair).await {
         tracing::error!(%error, "social sign-in: session");
         return failed(state, "/signin", TRY_AGAIN.into());
     }
-    tracing::info!(user_id = user.id, "user signed in with a social provider");
     see_other(next.as_deref().unwrap_or(AFTER_SIGN_IN))
 }
 
@@ -310,7 +280,7 @@ pub async fn accept_link_offer(state: &AppState, session: &Session, user: &User)
     if !(fresh && same_email && offer.profile.email_verified) {
         return None;
     }
-    match accounts::link(&state.db, user.id, &offer.provider, &offer.profile).await {
+    match identities::link(&state.db, user.id, &offer.provider, &offer.profile).await {
         Ok(true) => Some(format!("{} is now linked to your account.", offer.label)),
         Ok(false) => Some(format!(
             "{} could not be linked: another account of yours is already linked.",
@@ -329,17 +299,17 @@ pub async fn unlink(
     Path(provider_id): Path<String>,
     session: Session,
 ) -> Response {
-    let current = match session::current(&state, &session).await {
+    let current = match state.browser.sessions.current(&session).await {
         Ok(Some(current)) => current,
         Ok(None) => return see_other(&sign_in_url("/profile")),
-        Err(error) => return error.into_response(),
+        Err(error) => return WebError::from(error).into_response(),
     };
     let label = state
         .social
         .get(&provider_id)
         .map(|p| p.config().label.clone())
         .unwrap_or_else(|| provider_id.clone());
-    let notice = match accounts::unlink(&state.db, &current.user, &provider_id).await {
+    let notice = match identities::unlink(&state.db, &current.user, &provider_id).await {
         Ok(Unlink::Done) => format!("{label} is no longer linked."),
         Ok(Unlink::NotLinked) => format!("{label} was not linked."),
         Ok(Unlink::LastWayIn) => format!(

@@ -1,4 +1,5 @@
-//! Local accounts for social identities: find, create, link, unlink.
+//! Identities: which local account a provider's subject belongs to (the `identities`
+//! table), and what a verified external profile means here: find, create, link, unlink.
 //!
 //! Linking by email happens only when it is safe. This app does not verify local email
 //! addresses, so a provider's verified email matching a local account never links by
@@ -9,10 +10,9 @@
 use chrono::Utc;
 
 use super::ExternalProfile;
+use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
-use crate::state::AppState;
 use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
-use crate::{with_db, with_db_write};
 
 #[derive(Debug)]
 pub enum Resolution {
@@ -27,7 +27,7 @@ pub enum Resolution {
 }
 
 /// The user an identity belongs to.
-pub async fn owner(db: &Db, provider: &str, subject: &str) -> Result<Option<i64>, DbError> {
+async fn owner(db: &Db, provider: &str, subject: &str) -> Result<Option<i64>, DbError> {
     let row: Option<(i64,)> = with_db!(db, pool => {
         sqlx::query_as("SELECT user_id FROM identities WHERE provider = $1 AND subject = $2")
             .bind(provider)
@@ -103,15 +103,17 @@ pub async fn unlink(db: &Db, user: &User, provider: &str) -> Result<Unlink, DbEr
     Ok(Unlink::Done)
 }
 
-/// Decides what a verified external profile means here.
+/// Decides what a verified external profile of `provider` (`label` for messages) means
+/// here: the owner of a known identity signs in; with `link_to` (a signed-in user asked to
+/// link) the identity joins that account; a provider-verified email of an existing account
+/// asks for that account's password first; anything else is a new account.
 pub async fn resolve(
-    state: &AppState,
+    db: &Db,
     provider: &str,
     label: &str,
     profile: &ExternalProfile,
     link_to: Option<i64>,
 ) -> Result<Resolution, DbError> {
-    let db = &state.db;
     if let Some(owner_id) = owner(db, provider, &profile.subject).await? {
         if link_to.is_some_and(|me| me != owner_id) {
             return Ok(Resolution::Refused(format!(

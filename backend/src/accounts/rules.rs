@@ -1,19 +1,27 @@
-//! The rules a new or renamed account must meet, shared by the API, the web pages and the
-//! command line, with the messages clients show.
+//! The rules a new or renamed account must meet, with Django's messages (the words
+//! dj-rest-auth clients show): shared by sign-up, profile edits and the command line.
 
-use crate::auth::password::{PasswordError, MAX_PASSWORD_BYTES};
+use crate::auth::password::MAX_PASSWORD_BYTES;
 use crate::auth::password_rules::{password_problems, similarity_problem};
 use crate::db::{Db, DbError};
-use crate::state::AppState;
-use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
+use crate::users::{self, USERNAME_MAX_CHARS};
 
+/// Django's `UnicodeUsernameValidator` message, for a username with other characters.
 pub const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+/// Django's `unique` message for `User.username` (compared ignoring case here).
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// Django's `EmailValidator` message; also covers addresses over 254 characters.
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+/// allauth's message (through dj-rest-auth's `RegisterSerializer`) for an address already
+/// in use. It reveals that the address has an account; kept for compatibility (contract
+/// section 11), with the sign-up rate limit bounding the leak.
 pub const EMAIL_TAKEN: &str = "A user is already registered with this e-mail address.";
+/// dj-rest-auth's `RegisterSerializer` message when `password1` and `password2` differ.
 pub const PASSWORD_MISMATCH: &str = "The two password fields didn't match.";
 
-/// Format, length and uniqueness (ignoring the user `except`, for renames).
+/// The problem with `username`, if any: length (150 characters, Django's `max_length`),
+/// Django's `UnicodeUsernameValidator`, then uniqueness (case-insensitive; the user `except`
+/// is ignored, for renames). The database's unique index still has the last word.
 pub async fn username_problem(
     db: &Db,
     username: &str,
@@ -33,6 +41,7 @@ pub async fn username_problem(
     Ok(None)
 }
 
+/// The problem with `email`, if any: format, then uniqueness (case-insensitive).
 pub async fn email_problem(db: &Db, email: &str) -> Result<Option<String>, DbError> {
     if !users::email_is_valid(email) {
         return Ok(Some(INVALID_EMAIL.to_owned()));
@@ -63,46 +72,4 @@ pub fn similarity(password: &str, username: &str, email: Option<&str>) -> Option
             ("email address", email.unwrap_or_default()),
         ],
     )
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Member,
-    /// `is_staff` and `is_superuser`.
-    Administrator,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateError {
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-    #[error(transparent)]
-    User(#[from] UserError),
-}
-
-/// Hashes the password and stores the account. The caller has checked the rules above;
-/// the database still has the last word on uniqueness (concurrent sign-ups).
-pub async fn create(
-    state: &AppState,
-    username: &str,
-    email: Option<&str>,
-    password: &str,
-    role: Role,
-) -> Result<User, CreateError> {
-    let hash = state.passwords.hash(password).await?;
-    let admin = role == Role::Administrator;
-    let user = users::insert(
-        &state.db,
-        NewUser {
-            username,
-            email,
-            password_hash: Some(&hash),
-            first_name: "",
-            last_name: "",
-            is_staff: admin,
-            is_superuser: admin,
-        },
-    )
-    .await?;
-    Ok(user)
 }

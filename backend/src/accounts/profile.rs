@@ -1,0 +1,56 @@
+//! Editing one's profile: `PUT`/`PATCH /api/auth/user/` and the profile page's form.
+
+use crate::db::Db;
+use crate::input::{FieldErrors, Fields, Text};
+use crate::user_cache::UserCache;
+use crate::users::{self, ProfileChange, User, NAME_MAX_CHARS, USERNAME_MAX_CHARS};
+
+use super::{rules, AccountError};
+
+/// Applies `username`, `first_name` and `last_name` (dj-rest-auth's
+/// `UserDetailsSerializer`; all optional when `partial`, as for `PATCH`) to the user's
+/// profile and returns the updated user. The email address is read-only here.
+///
+/// Errors: [`AccountError::Invalid`] (DRF messages; a taken username, also when a
+/// concurrent rename wins), [`AccountError::NotFound`] when the account is gone.
+pub async fn update_profile(
+    db: &Db,
+    user_cache: &UserCache,
+    user_id: i64,
+    fields: &Fields,
+    partial: bool,
+) -> Result<User, AccountError> {
+    let mut errors = FieldErrors::new();
+    let username_rules = Text {
+        required: !partial,
+        ..Text::REQUIRED
+    }
+    .max(USERNAME_MAX_CHARS);
+    let username = fields.text("username", username_rules, &mut errors);
+    let first_name = fields.text(
+        "first_name",
+        Text::OPTIONAL.max(NAME_MAX_CHARS),
+        &mut errors,
+    );
+    let last_name = fields.text("last_name", Text::OPTIONAL.max(NAME_MAX_CHARS), &mut errors);
+    if let Some(name) = &username {
+        if let Some(problem) = rules::username_problem(db, name, Some(user_id)).await? {
+            errors.add("username", problem);
+        }
+    }
+    errors.into_result()?;
+
+    let updated = users::update_profile(
+        db,
+        user_id,
+        ProfileChange {
+            username: username.as_deref(),
+            first_name: first_name.as_deref(),
+            last_name: last_name.as_deref(),
+        },
+    )
+    .await?
+    .ok_or(AccountError::NotFound)?;
+    user_cache.invalidate(updated.id);
+    Ok(updated)
+}

@@ -1,0 +1,88 @@
+//! Signing in: with a username (or email address) and password, and the one way every
+//! sign-in (password, sign-up, social) ends: a new token family.
+
+use std::net::IpAddr;
+
+use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::tokens::{TokenPair, Tokens};
+use crate::db::Db;
+use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
+use crate::users::{self, User};
+
+use super::AccountError;
+
+/// dj-rest-auth's answer to wrong credentials, whatever was wrong (unknown user, wrong
+/// password, no password, inactive account), so the answer reveals nothing.
+pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
+
+/// Checks `username` (or `email`) and `password` from `fields` and starts a token family.
+///
+/// Rate limits: per client IP first, then per identifier (before any hashing). Unknown
+/// users, users without a password and inactive users all pay for a full verification, so
+/// response times do not tell them apart (ASVS V2.2; `docs/api.md`, login).
+///
+/// Errors: [`AccountError::Invalid`] with DRF's field messages or [`BAD_CREDENTIALS`] under
+/// `non_field_errors`; [`AccountError::RateLimited`]; [`AccountError::Internal`].
+pub async fn sign_in_with_password(
+    db: &Db,
+    passwords: &Passwords,
+    tokens: &Tokens,
+    limits: &RateLimits,
+    ip: IpAddr,
+    fields: &Fields,
+) -> Result<(User, TokenPair), AccountError> {
+    limits.login_ip(ip)?;
+    let mut errors = FieldErrors::new();
+    let username = fields.text("username", Text::OPTIONAL, &mut errors);
+    let email = fields.text("email", Text::OPTIONAL, &mut errors);
+    let password = fields.text("password", Text::PASSWORD, &mut errors);
+    errors.into_result()?;
+    let password = password.unwrap_or_default();
+
+    let identifier = [username, email]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty())
+        .ok_or_else(|| {
+            AccountError::invalid(
+                NON_FIELD_ERRORS,
+                "Must include \"username\" and \"password\".",
+            )
+        })?;
+    limits.login_account(&identifier)?;
+    let bad_credentials = || AccountError::invalid(NON_FIELD_ERRORS, BAD_CREDENTIALS);
+    // Refused before hashing: nobody gets to make the server hash megabytes.
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(bad_credentials());
+    }
+
+    let user = users::find_by_login(db, &identifier).await?;
+    let stored = user
+        .as_ref()
+        .filter(|u| u.is_active)
+        .and_then(|u| u.password_hash.as_deref());
+    let verification = passwords.verify(&password, stored).await?;
+    let (Some(user), Verification::Valid { rehash }) = (user, verification) else {
+        return Err(bad_credentials());
+    };
+    let pair = start_sign_in(db, tokens, &user, "password", rehash.as_deref()).await?;
+    Ok((user, pair))
+}
+
+/// Ends every successful sign-in, whatever proved who the user is (`method`: `password`,
+/// `registration`, a social provider's id; for the log): records the time of the login
+/// (and `rehash`, a password hash upgraded to the current parameters) and starts a new token
+/// family (a sign-in session; see [`Tokens::sign_in`]).
+pub async fn start_sign_in(
+    db: &Db,
+    tokens: &Tokens,
+    user: &User,
+    method: &str,
+    rehash: Option<&str>,
+) -> Result<TokenPair, AccountError> {
+    users::record_login(db, user.id, rehash).await?;
+    let pair = tokens.sign_in(user.id).await?;
+    tracing::info!(user_id = user.id, method, "user signed in");
+    Ok(pair)
+}

@@ -1,0 +1,227 @@
+//! The raw settings: what the operator typed, as command-line flags or environment
+//! variables (an optional `.env` file is read first), with development defaults. Durations
+//! are whole seconds or milliseconds, as each flag's name or help says; [`super::Config`]
+//! turns them into [`std::time::Duration`]s.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Which rules the server runs under (`APP_ENV`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    /// Secrets generated into DATA_DIR, cookies without Secure over HTTP, local CORS origins.
+    Development,
+    /// PUBLIC_URL and real secrets required, Secure cookies, no CORS origin unless listed.
+    Production,
+}
+
+impl AppEnv {
+    /// The value as `APP_ENV` spells it: `development` or `production`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppEnv::Development => "development",
+            AppEnv::Production => "production",
+        }
+    }
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Raw settings as given on the command line or in the environment.
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub site_addr: SocketAddr,
+
+    /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// [default: sqlite://<DATA_DIR>/app.db]
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Maximum connections in the database pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// `development` (generated secrets, relaxed cookies) or `production` (secrets required).
+    #[arg(long, env = "APP_ENV", value_enum, default_value_t = AppEnv::Development)]
+    pub app_env: AppEnv,
+
+    /// Public origin users reach the site at, e.g. `https://auth.example.com`; used for
+    /// OAuth redirect URIs, CSRF origin checks and cookie security. Required in production.
+    /// [default in development: http://<LEPTOS_SITE_ADDR>]
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory for the embedded SQLite database and generated development secrets.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Key that signs JWTs (HMAC). At least 32 bytes; required in production. In development
+    /// a random key is generated once and kept in <DATA_DIR>/jwt_signing_key.
+    #[arg(long, env = "JWT_SIGNING_KEY", hide_env_values = true)]
+    pub jwt_signing_key: Option<String>,
+
+    /// Secret for session cookies. At least 32 bytes; required in production. In development
+    /// a random secret is generated once and kept in <DATA_DIR>/session_secret.
+    #[arg(long, env = "SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+
+    /// Log line format. Levels are set with RUST_LOG (default: info).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Directory of the built site (JS, WASM, CSS) when the binary does not embed it.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// JWT signing algorithm.
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, ignore_case = true, default_value_t = JwtAlgorithm::Hs512)]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// PEM (PKCS#8) private key for JWT_ALGORITHM=EdDSA or RS256; its public half is
+    /// published at /.well-known/jwks.json.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// Access token lifetime, in seconds.
+    #[arg(long, env = "JWT_ACCESS_TOKEN_LIFETIME", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_access_token_lifetime: i64,
+
+    /// Refresh token lifetime, in seconds (each rotation starts a new one).
+    #[arg(long, env = "JWT_REFRESH_TOKEN_LIFETIME", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_refresh_token_lifetime: i64,
+
+    /// Absolute lifetime of a sign-in, in seconds: refreshing never extends it further.
+    #[arg(long, env = "JWT_SESSION_LIFETIME", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub jwt_session_lifetime: i64,
+
+    /// Issue a new refresh token on every refresh and retire the old one.
+    #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub jwt_rotate_refresh_tokens: bool,
+
+    /// Seconds during which a just-rotated refresh token still yields the same successor
+    /// (two tabs refreshing at once); a later replay revokes the whole sign-in.
+    #[arg(long, env = "JWT_REFRESH_REUSE_GRACE", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=60))]
+    pub jwt_refresh_reuse_grace: i64,
+
+    /// `iss` claim to issue and require (optional).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// `aud` claim to issue and require (optional).
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// How often each instance reloads session revocations made by other instances, in ms.
+    #[arg(long, env = "REVOCATION_SYNC_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..))]
+    pub revocation_sync_interval_ms: u64,
+
+    /// How long an authenticated request may reuse a user row read by an earlier one, in
+    /// ms (0: read it every time). Changes made on another instance show after this long.
+    #[arg(long, env = "USER_CACHE_TTL_MS", default_value_t = 1000)]
+    pub user_cache_ttl_ms: u64,
+
+    /// Password hashes computed at once (argon2id uses 19 MiB and one core each).
+    /// [default: half the CPU cores, at least 1]
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Origins allowed to call the API from a browser (comma-separated).
+    /// [default in development: http://localhost:3000,http://127.0.0.1:3000]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
+
+    /// Rate limits on login, register and refresh (switch off for load tests only).
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_enabled: bool,
+
+    /// Login attempts per minute, per client IP and per account.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_login_per_minute: u32,
+
+    /// Sign-ups per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_REGISTER_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_register_per_minute: u32,
+
+    /// Token refreshes per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_REFRESH_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_refresh_per_minute: u32,
+
+    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs). Without
+    /// them the client IP is the connection's peer address.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+
+    /// Social sign-in providers; `None` reads them from the environment (`GOOGLE_*`,
+    /// `GITHUB_*`, `OIDC_PROVIDERS` and `OIDC_<NAME>_*`: see `social::providers`).
+    #[arg(skip)]
+    pub social_providers: Option<Vec<crate::social::providers::ProviderConfig>>,
+}
+
+impl Settings {
+    /// Parses command-line style arguments (the environment fills in the rest), exactly as
+    /// the binary does; for tests and tools that build a configuration in code.
+    pub fn from_args<I, T>(args: I) -> Result<Settings, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let argv = std::iter::once(std::ffi::OsString::from("server"))
+            .chain(args.into_iter().map(Into::into));
+        <Wrapper as clap::Parser>::try_parse_from(argv).map(|w| w.settings)
+    }
+}
+
+/// The JWT signing algorithm (`JWT_ALGORITHM`), matched ignoring case.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    /// HMAC with SHA-256, keyed with JWT_SIGNING_KEY.
+    #[value(name = "HS256")]
+    Hs256,
+    /// HMAC with SHA-384, keyed with JWT_SIGNING_KEY.
+    #[value(name = "HS384")]
+    Hs384,
+    /// HMAC with SHA-512, keyed with JWT_SIGNING_KEY (the default here).
+    #[value(name = "HS512")]
+    Hs512,
+    /// Ed25519 signatures; needs JWT_PRIVATE_KEY_FILE.
+    #[value(name = "EdDSA")]
+    EdDsa,
+    /// RSA signatures; needs JWT_PRIVATE_KEY_FILE.
+    #[value(name = "RS256")]
+    Rs256,
+}
+
+impl JwtAlgorithm {
+    /// The same algorithm in `jsonwebtoken`'s terms.
+    pub fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        match self {
+            JwtAlgorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
+            JwtAlgorithm::Hs384 => jsonwebtoken::Algorithm::HS384,
+            JwtAlgorithm::Hs512 => jsonwebtoken::Algorithm::HS512,
+            JwtAlgorithm::EdDsa => jsonwebtoken::Algorithm::EdDSA,
+            JwtAlgorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
+        }
+    }
+
+    /// Whether tokens are signed with a private key (EdDSA, RS256) rather than a shared secret;
+    /// only these have a public key in the JWKS.
+    pub fn is_asymmetric(self) -> bool {
+        matches!(self, JwtAlgorithm::EdDsa | JwtAlgorithm::Rs256)
+    }
+}

@@ -1,0 +1,173 @@
+//! Form input as Django REST framework reads it, shared by the REST API, the web forms and
+//! the use cases beneath them: [`Fields`] (a parsed body, whatever its encoding: see
+//! [`body`]), [`Text`] (DRF's `CharField` rules) and [`FieldErrors`] (the messages, keyed by
+//! field, in DRF's order and words).
+
+pub mod body;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+pub use body::BodyError;
+
+/// Field-keyed validation messages, in the order the fields are checked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+/// DRF's key for messages about the input as a whole.
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
+impl FieldErrors {
+    /// No messages yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One message about `field`.
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    /// Adds `message` under `field`, after its earlier messages. A field not yet reported goes
+    /// to the end, so keys keep the order in which they were first reported.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.iter_mut().find(|(f, _)| f == field) {
+            Some((_, messages)) => messages.push(message),
+            None => self.0.push((field.to_owned(), vec![message])),
+        }
+    }
+
+    /// Whether nothing has been reported.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Field → messages, for the web forms.
+    pub fn into_map(self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.0.into_iter().collect()
+    }
+
+    /// `Ok(())` when there is nothing to report, else the messages as the error.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl Serialize for FieldErrors {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (field, messages) in &self.0 {
+            map.serialize_entry(field, messages)?;
+        }
+        map.end()
+    }
+}
+
+/// The parsed body: field name → value (form and multipart values are strings).
+#[derive(Debug, Default)]
+pub struct Fields(pub(crate) Map<String, Value>);
+
+/// How to read one text field.
+#[derive(Clone, Copy, Debug)]
+pub struct Text {
+    /// An absent field is an error (`This field is required.`), not `None`.
+    pub required: bool,
+    /// An empty value (after trimming) is `Some("")` rather than `This field may not be
+    /// blank.`
+    pub allow_blank: bool,
+    /// DRF strips surrounding whitespace by default; passwords must never be altered.
+    pub trim: bool,
+    /// Longest value accepted, in characters after trimming (DRF's `max_length`); `None`: no
+    /// limit.
+    pub max_chars: Option<usize>,
+}
+
+impl Text {
+    /// DRF's `CharField()`: required, not blank, trimmed.
+    pub const REQUIRED: Text = Text {
+        required: true,
+        allow_blank: false,
+        trim: true,
+        max_chars: None,
+    };
+    /// DRF's `CharField(required=False, allow_blank=True)`: absent is `None`, blank is `""`;
+    /// trimmed.
+    pub const OPTIONAL: Text = Text {
+        required: false,
+        allow_blank: true,
+        trim: true,
+        max_chars: None,
+    };
+    /// DRF's `CharField(trim_whitespace=False)`: required, not blank, never trimmed.
+    /// dj-rest-auth's password fields do trim; we deliberately do not (contract section 9).
+    /// No length limit here: callers check `MAX_PASSWORD_BYTES`, in bytes.
+    pub const PASSWORD: Text = Text {
+        required: true,
+        allow_blank: false,
+        trim: false,
+        max_chars: None,
+    };
+
+    /// The same rules with a limit of `chars` characters (DRF's `max_length`).
+    pub const fn max(self, chars: usize) -> Text {
+        Text {
+            max_chars: Some(chars),
+            ..self
+        }
+    }
+}
+
+impl Fields {
+    /// Reads field `name`; a problem is recorded in `errors` and gives `None`, as does an
+    /// absent optional field.
+    pub fn text(&self, name: &str, rules: Text, errors: &mut FieldErrors) -> Option<String> {
+        let raw = match self.0.get(name) {
+            None => {
+                if rules.required {
+                    errors.add(name, "This field is required.");
+                }
+                return None;
+            }
+            Some(Value::Null) => {
+                errors.add(name, "This field may not be null.");
+                return None;
+            }
+            Some(Value::String(s)) => s.clone(),
+            // DRF's CharField takes numbers as their text, and nothing else.
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
+                errors.add(name, "Not a valid string.");
+                return None;
+            }
+        };
+        let value = if rules.trim {
+            raw.trim().to_owned()
+        } else {
+            raw
+        };
+        if value.is_empty() {
+            if !rules.allow_blank {
+                errors.add(name, "This field may not be blank.");
+                return None;
+            }
+            return Some(value);
+        }
+        if let Some(max) = rules.max_chars {
+            if value.chars().count() > max {
+                errors.add(
+                    name,
+                    format!("Ensure this field has no more than {max} characters."),
+                );
+                return None;
+            }
+        }
+        Some(value)
+    }
+}
