@@ -18,6 +18,17 @@ use crate::db::Db;
 use crate::social::Social;
 use crate::user_cache::UserCache;
 
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// `JWT_PRIVATE_KEY_FILE` holds no usable key.
+    #[error(transparent)]
+    Key(#[from] JwtKeyError),
+    /// `RATE_LIMIT_STORE` names a Redis server that cannot be used.
+    #[error("rate-limit store: {0}")]
+    RateLimitStore(#[from] redis::RedisError),
+}
+
 /// What every handler and server function shares. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -51,14 +62,16 @@ fn secs(d: Duration) -> i64 {
 }
 
 impl AppState {
-    /// Builds the shared state. Fails only on a private key that does not parse.
-    pub fn new(config: Config, db: Db) -> Result<Self, JwtKeyError> {
+    /// Builds the shared state. Fails on a private key that does not parse and on a
+    /// rate-limit store that cannot be reached.
+    pub async fn new(config: Config, db: Db) -> Result<Self, StateError> {
         let algorithm = config.jwt_algorithm.to_jsonwebtoken();
         let (issuer, audience) = (config.jwt_issuer.clone(), config.jwt_audience.clone());
         let codec = match &config.jwt_private_key {
             Some(pem) => JwtCodec::asymmetric(algorithm, pem.expose(), issuer, audience)?,
             None => JwtCodec::hmac(algorithm, config.jwt_signing_key.expose(), issuer, audience),
         };
+        let user_cache = Arc::new(UserCache::new(config.user_cache_ttl));
         let tokens = Tokens::new(
             codec,
             TokenSettings {
@@ -69,12 +82,13 @@ impl AppState {
                 rotate_refresh_tokens: config.jwt_rotate_refresh_tokens,
             },
             db.clone(),
+            user_cache.clone(),
         );
         crate::auth::password_rules::preload();
-        let user_cache = Arc::new(UserCache::new(config.user_cache_ttl));
+        let rate_limits = RateLimits::new(config.rate_limits.as_ref(), &db).await?;
         Ok(AppState {
             passwords: Passwords::new(config.password_hash_concurrency),
-            rate_limits: Arc::new(RateLimits::new(config.rate_limits.as_ref())),
+            rate_limits: Arc::new(rate_limits),
             browser: Arc::new(Browser::new(
                 &config,
                 db.clone(),
@@ -105,7 +119,7 @@ impl AppState {
                     tracing::warn!(%error, "could not sync session revocations");
                 }
                 if last_prune.elapsed() > Duration::from_secs(60) {
-                    state.rate_limits.prune();
+                    state.rate_limits.prune().await;
                     state.browser.sessions.prune(now);
                     if let Err(error) = state.browser.store.delete_expired().await {
                         tracing::warn!(%error, "could not delete expired sessions");

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
@@ -44,7 +45,7 @@ pub struct User {
 }
 
 /// The user as the API shows it (dj-rest-auth's `UserDetailsSerializer`), keys in order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserDetails {
     /// The user's id, under DRF's name for a primary key.
     pub pk: i64,
@@ -122,10 +123,20 @@ impl From<sqlx::Error> for UserError {
     }
 }
 
-/// Case-insensitive identity of a username or email (Unicode lowercase), the value the
-/// unique indexes compare.
+/// The identity of a username or email address, the value uniqueness and sign-in compare:
+/// Unicode NFKC (as Django normalises usernames) and lowercase, so `Admin`, `admin` and
+/// `ａｄｍｉｎ` are one name.
 pub fn identity_key(value: &str) -> String {
-    value.to_lowercase()
+    // NFKC first (full-width `ａｄｍｉｎ` is `admin`), then lowercase, then NFKC again
+    // because lowercasing can undo a normal form.
+    let lower = value.nfkc().collect::<String>().to_lowercase();
+    lower.nfkc().collect()
+}
+
+/// Django's `AbstractBaseUser.normalize_username`: the username in Unicode NFKC, so that
+/// look-alike compatibility characters are stored as the plain ones they stand for.
+pub fn normalize_username(username: &str) -> String {
+    username.nfkc().collect()
 }
 
 const COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, is_active, \
@@ -162,22 +173,18 @@ pub async fn find_by_login(db: &Db, identifier: &str) -> Result<Option<User>, Db
     Ok(None)
 }
 
-/// Whether another user has `username`, ignoring case. The user `except` does not count
-/// (a rename that changes only the case).
-pub async fn username_taken(db: &Db, username: &str, except: Option<i64>) -> Result<bool, DbError> {
-    let key = identity_key(username);
+/// Whether `value` (a username or an address, compared by [`identity_key`]) already names
+/// an account other than `except` in the one namespace of sign-in identifiers: any
+/// account's username or address.
+pub async fn login_name_taken(db: &Db, value: &str, except: Option<i64>) -> Result<bool, DbError> {
+    let key = identity_key(value);
     let found: Option<(i64,)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id FROM users WHERE username_key = $1")
+        sqlx::query_as("SELECT user_id FROM login_names WHERE name_key = $1")
             .bind(&key)
             .fetch_optional(pool)
             .await
     })?;
     Ok(found.is_some_and(|(id,)| Some(id) != except))
-}
-
-/// Whether any user has `email`, ignoring case.
-pub async fn email_taken(db: &Db, email: &str) -> Result<bool, DbError> {
-    Ok(find_by_email(db, email).await?.is_some())
 }
 
 /// Inserts an active user joined now and returns the stored row.
@@ -191,10 +198,14 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10) RETURNING {COLUMNS}"
     );
     let now = Utc::now();
-    let user = with_db_write!(db, pool => {
-        sqlx::query_as(&sql)
+    let username_key = identity_key(new.username);
+    // The address claims its own name only when it differs from the username.
+    let email_key = new.email.map(identity_key).filter(|k| *k != username_key);
+    with_db_write!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let user: User = sqlx::query_as(&sql)
             .bind(new.username)
-            .bind(identity_key(new.username))
+            .bind(&username_key)
             .bind(new.email)
             .bind(new.email.map(identity_key))
             .bind(new.first_name)
@@ -203,11 +214,38 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
             .bind(new.is_staff)
             .bind(new.is_superuser)
             .bind(now)
-            .fetch_one(pool)
-            .await
-    })?;
-    Ok(user)
+            .fetch_one(&mut *tx)
+            .await?;
+        let claimed = sqlx::query(CLAIM_LOGIN_NAME)
+            .bind(&username_key)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(UserError::UsernameTaken);
+        }
+        if let Some(key) = &email_key {
+            let claimed = sqlx::query(CLAIM_LOGIN_NAME)
+                .bind(key)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            if claimed.rows_affected() != 1 {
+                return Err(UserError::EmailTaken);
+            }
+        }
+        tx.commit().await?;
+        Ok(user)
+    })
 }
+
+/// Claims a name in the one namespace of sign-in identifiers (`login_names`: the identity
+/// key of every username and every address) for a user; no row is written when another
+/// account holds it. The primary key decides between concurrent writers, as the unique
+/// indexes do for usernames and addresses on their own, so a username can never equal
+/// another account's address (or the reverse) and an identifier names one account.
+const CLAIM_LOGIN_NAME: &str =
+    "INSERT INTO login_names (name_key, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// A profile edit; `None` leaves a column as it is, `Some("")` clears a name.
 pub struct ProfileChange<'a> {
@@ -235,17 +273,48 @@ pub async fn update_profile(
            last_name = COALESCE($4, last_name) \
          WHERE id = $5 RETURNING {COLUMNS}"
     );
-    let user = with_db_write!(db, pool => {
-        sqlx::query_as(&sql)
+    let new_key = change.username.map(identity_key);
+    with_db_write!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let old: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT username_key, email_key FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((old_key, email_key)) = old else {
+            return Ok(None);
+        };
+        if let Some(key) = new_key.as_deref().filter(|k| *k != old_key) {
+            // The old username's name is released unless the address still holds it.
+            if email_key.as_deref() != Some(old_key.as_str()) {
+                sqlx::query("DELETE FROM login_names WHERE name_key = $1 AND user_id = $2")
+                    .bind(&old_key)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if email_key.as_deref() != Some(key) {
+                let claimed = sqlx::query(CLAIM_LOGIN_NAME)
+                    .bind(key)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if claimed.rows_affected() != 1 {
+                    return Err(UserError::UsernameTaken);
+                }
+            }
+        }
+        let user: Option<User> = sqlx::query_as(&sql)
             .bind(change.username)
-            .bind(change.username.map(identity_key))
+            .bind(new_key.as_deref())
             .bind(change.first_name)
             .bind(change.last_name)
             .bind(id)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    })
 }
 
 /// Sets `last_login` to now and, when `new_hash` is given, replaces the password hash (a
@@ -282,6 +351,88 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
     Ok(row.map(|(id,)| id))
 }
 
+/// The name of the one-off step that recomputes identity keys with NFKC.
+const NFKC_KEYS: &str = "identity_keys_nfkc";
+
+/// Data steps that SQL cannot do on both engines, run once per database after the schema
+/// migrations (at start-up and by `server migrate`): recompute every identity key with
+/// [`identity_key`] (keys were lowercase only before NFKC). A key that would clash with
+/// another account's is left as it was, with a warning naming both accounts.
+pub async fn migrate_data(db: &Db) -> Result<(), DbError> {
+    let done: Option<(String,)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT name FROM data_migrations WHERE name = $1")
+            .bind(NFKC_KEYS)
+            .fetch_optional(pool)
+            .await
+    })?;
+    if done.is_some() {
+        return Ok(());
+    }
+    type Row = (i64, String, Option<String>, String, Option<String>);
+    let rows: Vec<Row> = with_db!(db, pool => {
+        sqlx::query_as("SELECT id, username, email, username_key, email_key FROM users")
+            .fetch_all(pool)
+            .await
+    })?;
+    let mut changed = 0usize;
+    for (id, username, email, old_username_key, old_email_key) in rows {
+        let username_key = identity_key(&username);
+        let email_key = email.as_deref().map(identity_key);
+        if username_key == old_username_key && email_key == old_email_key {
+            continue;
+        }
+        let rekeyed: Result<(), sqlx::Error> = with_db_write!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET username_key = $1, email_key = $2 WHERE id = $3")
+                .bind(&username_key)
+                .bind(email_key.as_deref())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM login_names WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for key in [Some(&username_key), email_key.as_ref()].into_iter().flatten() {
+                let claimed = sqlx::query(CLAIM_LOGIN_NAME)
+                    .bind(key)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if claimed.rows_affected() != 1 && Some(key) == Some(&username_key) {
+                    return Err(sqlx::Error::Protocol(format!("login name {key:?} is taken")));
+                }
+            }
+            tx.commit().await
+        }
+        .await);
+        match rekeyed {
+            Ok(()) => changed += 1,
+            Err(error) => tracing::warn!(
+                user_id = id,
+                %error,
+                "identity key not normalised: another account holds the normalised name"
+            ),
+        }
+    }
+    let now = Utc::now().timestamp();
+    with_db_write!(db, pool => {
+        sqlx::query(
+            "INSERT INTO data_migrations (name, applied_at) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(NFKC_KEYS)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop)
+    })?;
+    if changed > 0 {
+        tracing::info!(accounts = changed, "identity keys normalised (NFKC)");
+    }
+    Ok(())
+}
+
 /// Django's `UnicodeUsernameValidator`: letters, digits and `@ . + - _`.
 pub fn username_is_valid(username: &str) -> bool {
     !username.is_empty()
@@ -290,7 +441,11 @@ pub fn username_is_valid(username: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
 }
 
-/// A pragmatic version of Django's `EmailValidator`.
+/// A pragmatic version of Django's `EmailValidator`: a dot-atom local part of ASCII
+/// letters, digits and `!#$%&'*+/=?^_`{|}~-` (as Django's `user_regex`; non-ASCII local
+/// parts are refused because many mail systems cannot deliver to them and look-alike
+/// letters would make two addresses that read the same), and a domain of at least two
+/// labels whose top level is not all digits (internationalised domains pass).
 pub fn email_is_valid(email: &str) -> bool {
     if email.chars().count() > EMAIL_MAX_CHARS || email.chars().any(char::is_whitespace) {
         return false;
@@ -305,7 +460,7 @@ pub fn email_is_valid(email: &str) -> bool {
         && !local.contains("..")
         && local
             .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {

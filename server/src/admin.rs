@@ -10,9 +10,11 @@ use backend::{Config, Db};
 use crate::cli::CreateSuperuser;
 
 async fn open(config: &Config) -> anyhow::Result<Db> {
-    Db::connect(&config.database_url, 2)
+    let db = Db::connect(&config.database_url, 2)
         .await
-        .with_context(|| format!("database {}", config.database_display()))
+        .with_context(|| format!("database {}", config.database_display()))?;
+    backend::users::migrate_data(&db).await?;
+    Ok(db)
 }
 
 fn prompt(label: &str) -> anyhow::Result<String> {
@@ -32,6 +34,7 @@ pub async fn create_superuser(config: Config, args: CreateSuperuser) -> anyhow::
         None if interactive => prompt("Username")?,
         None => bail!("a username is required (--username or SUPERUSER_USERNAME)"),
     };
+    let username = backend::users::normalize_username(&username);
     if let Some(problem) = rules::username_problem(&db, &username, None).await? {
         bail!("username: {problem}");
     }

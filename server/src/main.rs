@@ -78,6 +78,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let db = backend::Db::connect(&config.database_url, 1).await?;
+    backend::users::migrate_data(&db).await?;
     tracing::info!("database {} is up to date", config.database_display());
     db.close().await;
     Ok(())

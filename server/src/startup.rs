@@ -38,13 +38,16 @@ impl Application {
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("database {}", config.database_display()))?;
+        backend::users::migrate_data(&db)
+            .await
+            .context("migrating data")?;
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
         if config.public_url_is_derived {
             config.public_url = backend::config::default_public_url(listener.local_addr()?);
         }
-        let state = AppState::new(config, db)?;
+        let state = AppState::new(config, db).await?;
         // Revocations made before this instance started must count from the first request.
         state
             .tokens

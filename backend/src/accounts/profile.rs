@@ -26,7 +26,9 @@ pub async fn update_profile(
         ..Text::REQUIRED
     }
     .max(USERNAME_MAX_CHARS);
-    let username = fields.text("username", username_rules, &mut errors);
+    let username = fields
+        .text("username", username_rules, &mut errors)
+        .map(|name| users::normalize_username(&name));
     let first_name = fields.text(
         "first_name",
         Text::OPTIONAL.max(NAME_MAX_CHARS),

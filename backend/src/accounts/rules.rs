@@ -35,7 +35,7 @@ pub async fn username_problem(
     if !users::username_is_valid(username) {
         return Ok(Some(INVALID_USERNAME.to_owned()));
     }
-    if users::username_taken(db, username, except).await? {
+    if users::login_name_taken(db, username, except).await? {
         return Ok(Some(USERNAME_TAKEN.to_owned()));
     }
     Ok(None)
@@ -46,7 +46,7 @@ pub async fn email_problem(db: &Db, email: &str) -> Result<Option<String>, DbErr
     if !users::email_is_valid(email) {
         return Ok(Some(INVALID_EMAIL.to_owned()));
     }
-    if users::email_taken(db, email).await? {
+    if users::login_name_taken(db, email, None).await? {
         return Ok(Some(EMAIL_TAKEN.to_owned()));
     }
     Ok(None)

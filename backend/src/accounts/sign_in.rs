@@ -4,11 +4,11 @@
 use std::net::IpAddr;
 
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
-use crate::auth::rate_limit::RateLimits;
+use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::tokens::{TokenPair, Tokens};
 use crate::db::Db;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
-use crate::users::{self, User};
+use crate::users::{self, User, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
 
 use super::AccountError;
 
@@ -16,11 +16,19 @@ use super::AccountError;
 /// password, no password, inactive account), so the answer reveals nothing.
 pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
+/// The longest name an account can have: a username or an address.
+const MAX_IDENTIFIER_CHARS: usize = if EMAIL_MAX_CHARS > USERNAME_MAX_CHARS {
+    EMAIL_MAX_CHARS
+} else {
+    USERNAME_MAX_CHARS
+};
+
 /// Checks `username` (or `email`) and `password` from `fields` and starts a token family.
 ///
-/// Rate limits: per client IP first, then per identifier (before any hashing). Unknown
-/// users, users without a password and inactive users all pay for a full verification, so
-/// response times do not tell them apart (ASVS V2.2; `docs/api.md`, login).
+/// Rate limits: per client IP first, then per account (whichever of its names was typed;
+/// an unknown name has a budget of its own), both before any hashing. Unknown users, users
+/// without a password and inactive users all pay for a full verification, so response
+/// times do not tell them apart (ASVS V2.2; `docs/api.md`, login).
 ///
 /// Errors: [`AccountError::Invalid`] with DRF's field messages or [`BAD_CREDENTIALS`] under
 /// `non_field_errors`; [`AccountError::RateLimited`]; [`AccountError::Internal`].
@@ -32,7 +40,7 @@ pub async fn sign_in_with_password(
     ip: IpAddr,
     fields: &Fields,
 ) -> Result<(User, TokenPair), AccountError> {
-    limits.login_ip(ip)?;
+    limits.login_ip(ip).await?;
     let mut errors = FieldErrors::new();
     let username = fields.text("username", Text::OPTIONAL, &mut errors);
     let email = fields.text("email", Text::OPTIONAL, &mut errors);
@@ -50,14 +58,25 @@ pub async fn sign_in_with_password(
                 "Must include \"username\" and \"password\".",
             )
         })?;
-    limits.login_account(&identifier)?;
     let bad_credentials = || AccountError::invalid(NON_FIELD_ERRORS, BAD_CREDENTIALS);
+    // No account has a name this long: no lookup, and no rate-limit key of megabytes.
+    if identifier.chars().count() > MAX_IDENTIFIER_CHARS {
+        return Err(bad_credentials());
+    }
+    let user = users::find_by_login(db, &identifier).await?;
+    // The account's budget whichever of its names was typed; unknown names are limited
+    // the same way, by their identity key, so the limit reveals nothing.
+    limits
+        .login_account(&match &user {
+            Some(user) => LoginKey::Account(user.id),
+            None => LoginKey::Name(users::identity_key(&identifier)),
+        })
+        .await?;
     // Refused before hashing: nobody gets to make the server hash megabytes.
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
     }
 
-    let user = users::find_by_login(db, &identifier).await?;
     let stored = user
         .as_ref()
         .filter(|u| u.is_active)

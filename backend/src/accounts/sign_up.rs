@@ -12,7 +12,7 @@ use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
 
 use super::{rules, start_sign_in, AccountError};
 
-/// Validates a sign-up (`username`, optional `email`, `password1`, `password2`: dj-rest-auth's
+/// Validates a sign-up (`username`, optional (but not blank) `email`, `password1`, `password2`: dj-rest-auth's
 /// `RegisterSerializer`), creates the account and signs it in.
 ///
 /// Field problems are all reported at once, in field order; then the two passwords must
@@ -26,17 +26,17 @@ pub async fn sign_up(
     ip: IpAddr,
     fields: &Fields,
 ) -> Result<(User, TokenPair), AccountError> {
-    limits.register(ip)?;
+    limits.register(ip).await?;
     let mut errors = FieldErrors::new();
-    let username = fields.text(
-        "username",
-        Text::REQUIRED.max(USERNAME_MAX_CHARS),
-        &mut errors,
-    );
-    // Optional: absent and "" both mean "no email".
-    let email = fields
-        .text("email", Text::OPTIONAL, &mut errors)
-        .filter(|e| !e.is_empty());
+    let username = fields
+        .text(
+            "username",
+            Text::REQUIRED.max(USERNAME_MAX_CHARS),
+            &mut errors,
+        )
+        .map(|name| users::normalize_username(&name));
+    // Optional, but not blank (dj-rest-auth's `EmailField(required=False)`).
+    let email = fields.text("email", Text::OPTIONAL_NOT_BLANK, &mut errors);
     let password1 = fields.text("password1", Text::PASSWORD, &mut errors);
     let password2 = fields.text("password2", Text::PASSWORD, &mut errors);
 

@@ -6,10 +6,13 @@ use crate::auth::tokens::TokenPair;
 use crate::users::{User, UserDetails};
 
 /// register, login and social login: keys in dj-rest-auth's order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// A new access token.
     pub access: String,
+    /// The first refresh token of the new sign-in.
     pub refresh: String,
+    /// The signed-in user.
     pub user: UserDetails,
 }
 

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
 use crate::auth::jwt::Claims;
+use crate::auth::tokens::TokenError;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -54,18 +55,14 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 }
 
 async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
-    let claims = state
+    let (claims, user) = state
         .tokens
         .authenticate(token)
-        .map_err(ApiError::BearerNotValid)?;
-    let user = state
-        .user_cache
-        .get(&state.db, claims.user_id)
-        .await?
-        .ok_or(ApiError::UserNotFound)?;
-    if !user.is_active {
-        return Err(ApiError::UserInactive);
-    }
+        .await
+        .map_err(|error| match error {
+            TokenError::Jwt(reason) => ApiError::BearerNotValid(reason),
+            other => other.into(),
+        })?;
     Ok(CurrentUser {
         user: User::clone(&user),
         claims,

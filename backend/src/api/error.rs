@@ -40,6 +40,9 @@ pub enum ApiError {
     /// edit whose account was deleted meanwhile).
     #[error("user not found")]
     UserNotFound,
+    /// `token/refresh/` without a `refresh` field (dj-rest-auth's answer).
+    #[error("no refresh token")]
+    NoRefreshToken,
     /// 401 `user_inactive`: a valid access token whose user has been deactivated.
     #[error("user is inactive")]
     UserInactive,
@@ -70,11 +73,20 @@ pub enum ApiError {
 
 /// Every 401 says how to authenticate, as DRF does.
 const WWW_AUTHENTICATE: HeaderValue = HeaderValue::from_static("Bearer realm=\"api\"");
+/// ... and, when a token was presented and refused, why (RFC 6750 section 3.1).
+const WWW_AUTHENTICATE_REFUSED: HeaderValue =
+    HeaderValue::from_static("Bearer realm=\"api\", error=\"invalid_token\"");
 
-fn unauthorized(body: serde_json::Value) -> Response {
+/// A 401 with `body`; `token_refused` when the request carried a token that was refused.
+fn unauthorized(body: serde_json::Value, token_refused: bool) -> Response {
     let mut res = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    let challenge = if token_refused {
+        WWW_AUTHENTICATE_REFUSED
+    } else {
+        WWW_AUTHENTICATE
+    };
     res.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE);
+        .insert(header::WWW_AUTHENTICATE, challenge);
     res
 }
 
@@ -85,38 +97,66 @@ impl IntoResponse for ApiError {
             ApiError::Detail(status, detail) => {
                 (status, Json(json!({ "detail": detail }))).into_response()
             }
-            ApiError::NotAuthenticated => unauthorized(json!({
-                "detail": "Authentication credentials were not provided."
-            })),
-            ApiError::BadAuthorizationHeader => unauthorized(json!({
-                "detail": "Authorization header must contain two space-delimited values",
-                "code": "bad_authorization_header",
-            })),
-            ApiError::BearerNotValid(reason) => unauthorized(json!({
-                "detail": "Given token not valid for any token type",
-                "code": "token_not_valid",
-                "messages": [{
-                    "token_class": "AccessToken",
-                    "token_type": "access",
-                    "message": reason.to_string(),
-                }],
-            })),
-            ApiError::TokenNotValid(reason) => unauthorized(json!({
-                "detail": reason.to_string(),
-                "code": "token_not_valid",
-            })),
-            ApiError::UserNotFound => unauthorized(json!({
-                "detail": "User not found",
-                "code": "user_not_found",
-            })),
-            ApiError::UserInactive => unauthorized(json!({
-                "detail": "User is inactive",
-                "code": "user_inactive",
-            })),
-            ApiError::NoActiveAccount => unauthorized(json!({
-                "detail": "No active account found with the given credentials",
-                "code": "no_active_account",
-            })),
+            ApiError::NotAuthenticated => unauthorized(
+                json!({
+                    "detail": "Authentication credentials were not provided."
+                }),
+                false,
+            ),
+            ApiError::BadAuthorizationHeader => unauthorized(
+                json!({
+                    "detail": "Authorization header must contain two space-delimited values",
+                    "code": "bad_authorization_header",
+                }),
+                false,
+            ),
+            ApiError::BearerNotValid(reason) => unauthorized(
+                json!({
+                    "detail": "Given token not valid for any token type",
+                    "code": "token_not_valid",
+                    "messages": [{
+                        "token_class": "AccessToken",
+                        "token_type": "access",
+                        "message": reason.to_string(),
+                    }],
+                }),
+                true,
+            ),
+            ApiError::TokenNotValid(reason) => unauthorized(
+                json!({
+                    "detail": reason.to_string(),
+                    "code": "token_not_valid",
+                }),
+                true,
+            ),
+            ApiError::NoRefreshToken => unauthorized(
+                json!({
+                    "detail": "No valid refresh token found.",
+                    "code": "token_not_valid",
+                }),
+                false,
+            ),
+            ApiError::UserNotFound => unauthorized(
+                json!({
+                    "detail": "User not found",
+                    "code": "user_not_found",
+                }),
+                true,
+            ),
+            ApiError::UserInactive => unauthorized(
+                json!({
+                    "detail": "User is inactive",
+                    "code": "user_inactive",
+                }),
+                true,
+            ),
+            ApiError::NoActiveAccount => unauthorized(
+                json!({
+                    "detail": "No active account found with the given credentials",
+                    "code": "no_active_account",
+                }),
+                true,
+            ),
             ApiError::MethodNotAllowed(method, allow) => {
                 let mut res = (
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -221,6 +261,8 @@ impl From<TokenError> for ApiError {
         match e {
             TokenError::Jwt(reason) => ApiError::TokenNotValid(reason),
             TokenError::NoActiveAccount => ApiError::NoActiveAccount,
+            TokenError::UserNotFound => ApiError::UserNotFound,
+            TokenError::UserInactive => ApiError::UserInactive,
             TokenError::Db(db) => db.into(),
         }
     }

@@ -11,6 +11,7 @@ mod example;
 mod login;
 mod logout;
 mod methods;
+mod openapi;
 mod register;
 mod social_login;
 mod token;
@@ -34,42 +35,66 @@ use crate::state::AppState;
 /// passwords (refused by validation, with a field error), and no more.
 pub const MAX_BODY_BYTES: usize = 2_621_440;
 
-/// `(path, router)` for each endpoint; paths end in a slash, as in Django.
-fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    let post_only = |name, handler: MethodRouter<AppState>| {
-        handler.fallback(methods::fallback(name, "POST, OPTIONS"))
+/// One route of the API: its path (ending in a slash, as in Django), the methods it
+/// answers (its `Allow` header, which the OpenAPI description must match) and its router.
+struct Endpoint {
+    path: &'static str,
+    // Read by the test that holds the OpenAPI description to the router.
+    #[cfg_attr(not(test), allow(dead_code))]
+    allow: &'static str,
+    router: MethodRouter<AppState>,
+}
+
+const POST: &str = "POST, OPTIONS";
+const GET: &str = "GET, HEAD, OPTIONS";
+
+fn endpoints() -> Vec<Endpoint> {
+    // Methods a route does not serve get DRF's 405 (and OPTIONS its metadata).
+    let only = |path, name, allow, handler: MethodRouter<AppState>| Endpoint {
+        path,
+        allow,
+        router: handler.fallback(methods::fallback(name, allow)),
     };
     vec![
-        (
+        only(
             "/api/auth/register/",
-            post_only("Register", post(register::register)),
+            "Register",
+            POST,
+            post(register::register),
         ),
-        ("/api/auth/login/", post_only("Login", post(login::login))),
-        (
+        only("/api/auth/login/", "Login", POST, post(login::login)),
+        only(
             "/api/auth/google/",
-            post_only("Google Login", post(social_login::google)),
+            "Google Login",
+            POST,
+            post(social_login::google),
         ),
-        (
-            "/api/auth/logout/",
-            post_only("Logout", post(logout::logout)),
-        ),
-        ("/api/auth/user/", any(user::user)),
-        (
+        only("/api/auth/logout/", "Logout", POST, post(logout::logout)),
+        Endpoint {
+            path: "/api/auth/user/",
+            allow: user::ALLOW,
+            router: any(user::user),
+        },
+        only(
             "/api/auth/token/verify/",
-            post_only("Token Verify", post(token::verify)),
+            "Token Verify",
+            POST,
+            post(token::verify),
         ),
-        (
+        only(
             "/api/auth/token/refresh/",
-            post_only("Token Refresh", post(token::refresh)),
+            "Token Refresh",
+            POST,
+            post(token::refresh),
         ),
-        (
-            "/.well-known/jwks.json",
-            get(jwks).fallback(methods::fallback("JWKS", "GET, HEAD, OPTIONS")),
-        ),
-        (
+        only("/.well-known/jwks.json", "JWKS", GET, get(jwks)),
+        only(
             "/api/example/protected/",
-            get(example::protected).fallback(methods::fallback("Protected", "GET, HEAD, OPTIONS")),
+            "Protected",
+            GET,
+            get(example::protected),
         ),
+        only("/api/openapi.json", "OpenAPI", GET, get(openapi::serve)),
     ]
 }
 
@@ -77,7 +102,12 @@ fn endpoints() -> Vec<(&'static str, MethodRouter<AppState>)> {
 pub fn router(state: AppState) -> Router {
     let origins = cors::AllowedOrigins(Arc::new(state.config.cors_allowed_origins.clone()));
     let mut router = Router::new();
-    for (path, endpoint) in endpoints() {
+    for Endpoint {
+        path,
+        router: endpoint,
+        ..
+    } in endpoints()
+    {
         router = router.route(path, endpoint);
         if let Some(without_slash) = path.strip_suffix('/') {
             router = router.route(without_slash, any(append_slash));

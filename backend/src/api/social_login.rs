@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 
 use super::bodies::LoginBody;
+use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
 use crate::client_ip::ClientIp;
@@ -30,10 +31,12 @@ fn looks_like_jwt(token: &str) -> bool {
 pub async fn google(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    // Like every endpoint but verify and refresh, a bad Bearer header is a 401 here.
+    _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
     // Each attempt costs a signature check or a round trip to Google: count it as a login.
-    state.rate_limits.login_ip(ip)?;
+    state.rate_limits.login_ip(ip).await?;
     let provider = state.social.get(PROVIDER).ok_or_else(|| {
         ApiError::Detail(
             StatusCode::NOT_FOUND,
@@ -91,7 +94,8 @@ pub async fn google(
         .verify_id_token(&token, None)
         .await
         .map_err(social_error)?;
-    sign_in(&state, &claims.into_profile()).await
+    let profile = claims.into_profile().checked().map_err(social_error)?;
+    sign_in(&state, &profile).await
 }
 
 /// Signs in (or up) the person a verified Google profile describes.

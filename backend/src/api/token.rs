@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use crate::auth::tokens::format_expiration;
+use crate::auth::jwt::JwtError;
+use crate::auth::tokens::{format_expiration, TokenError};
 use crate::client_ip::ClientIp;
 use crate::input::{FieldErrors, Fields, Text};
 use crate::state::AppState;
@@ -18,15 +19,17 @@ pub async fn verify(
     let mut errors = FieldErrors::new();
     let token = fields.text("token", Text::REQUIRED, &mut errors);
     errors.into_result()?;
-    state
-        .tokens
-        .verify(&token.unwrap_or_default())
-        .map_err(ApiError::TokenNotValid)?;
-    Ok(Json(json!({})))
+    // Whatever the reason a token would be refused on use, verify says "not valid".
+    match state.tokens.check(&token.unwrap_or_default()).await {
+        Ok(_) => Ok(Json(json!({}))),
+        Err(TokenError::Jwt(reason)) => Err(ApiError::TokenNotValid(reason)),
+        Err(TokenError::Db(error)) => Err(error.into()),
+        Err(_) => Err(ApiError::TokenNotValid(JwtError::Invalid)),
+    }
 }
 
 /// dj-rest-auth's refresh body: simplejwt's fields, then the expirations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     pub access: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,11 +44,14 @@ pub async fn refresh(
     ClientIp(ip): ClientIp,
     fields: Fields,
 ) -> Result<Json<RefreshBody>, ApiError> {
-    state.rate_limits.refresh(ip)?;
+    state.rate_limits.refresh(ip).await?;
     let mut errors = FieldErrors::new();
-    let token = fields.text("refresh", Text::REQUIRED, &mut errors);
+    // dj-rest-auth also looks in a cookie, so the field is optional there: without it, the
+    // answer is its 401 (clients sign out on a 401 from refresh); "" and null are 400s.
+    let token = fields.text("refresh", Text::OPTIONAL_NOT_BLANK, &mut errors);
     errors.into_result()?;
-    let refreshed = state.tokens.refresh(&token.unwrap_or_default()).await?;
+    let token = token.ok_or(ApiError::NoRefreshToken)?;
+    let refreshed = state.tokens.refresh(&token).await?;
     Ok(Json(RefreshBody {
         access: refreshed.access.token,
         access_expiration: format_expiration(refreshed.access.expires_at),

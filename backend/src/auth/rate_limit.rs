@@ -1,17 +1,27 @@
 //! Per-IP and per-account rate limits for what brute force aims at (sign-in, sign-up,
-//! token refresh), with `governor`'s GCRA limiters: N attempts per minute per key, refilled
-//! continuously (ASVS 2.2.1).
+//! token refresh): N attempts per minute per key, refilled continuously (the generic cell
+//! rate algorithm, GCRA), ASVS V2.2.1.
 //!
-//! Limits are kept in memory, per instance: behind a load balancer with N instances an
-//! attacker gets at most N times the configured rate, which still bounds guessing.
+//! Where the budgets live is `RATE_LIMIT_STORE`:
+//! - `memory` (default): `governor`'s keyed limiters in this process. Behind a load
+//!   balancer with N instances an attacker gets N times the rate.
+//! - `database`: a `rate_limits` row per key in the application's database, so every
+//!   instance on that database shares one budget.
+//! - `redis://…`: one key per budget in Redis (an atomic Lua script; the server's clock),
+//!   shared by every instance that uses it.
+//!
+//! A shared store that fails (Redis down, say) does not let everyone in or lock everyone
+//! out: the check falls back to this instance's own limiter and the failure is logged.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::RateLimitConfig;
+use crate::config::{RateLimitConfig, RateLimitStore};
+use crate::db::Db;
 
 /// A refused attempt: the caller may try again after `retry_after_secs` (whole seconds,
 /// rounded up), which transports pass on (`Retry-After`, or in words).
@@ -22,6 +32,54 @@ pub struct RateLimited {
     pub retry_after_secs: u64,
 }
 
+/// What a per-account sign-in budget is kept for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginKey {
+    /// An existing account, whichever of its names (username, address) was typed, so
+    /// switching names buys no extra attempts.
+    Account(i64),
+    /// A name no account has, by its identity key (`users::identity_key`), so that
+    /// guessing at unknown names is limited exactly like guessing at real ones and the
+    /// limit reveals nothing about which exist.
+    Name(String),
+}
+
+/// The budgets of one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Limit {
+    LoginIp,
+    LoginAccount,
+    Register,
+    Refresh,
+}
+
+impl Limit {
+    const ALL: [Limit; 4] = [
+        Limit::LoginIp,
+        Limit::LoginAccount,
+        Limit::Register,
+        Limit::Refresh,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Limit::LoginIp => "login-ip",
+            Limit::LoginAccount => "login-account",
+            Limit::Register => "register-ip",
+            Limit::Refresh => "refresh-ip",
+        }
+    }
+
+    fn per_minute(self, config: &RateLimitConfig) -> u32 {
+        match self {
+            Limit::LoginIp | Limit::LoginAccount => config.login_per_minute,
+            Limit::Register => config.register_per_minute,
+            Limit::Refresh => config.refresh_per_minute,
+        }
+        .max(1)
+    }
+}
+
 /// Every limit of the instance; with rate limiting switched off (`RATE_LIMIT_ENABLED=false`)
 /// every check passes.
 #[derive(Debug)]
@@ -29,22 +87,189 @@ pub struct RateLimits(Option<Limiters>);
 
 #[derive(Debug)]
 struct Limiters {
-    login_ip: DefaultKeyedRateLimiter<IpAddr>,
-    login_account: DefaultKeyedRateLimiter<String>,
-    register_ip: DefaultKeyedRateLimiter<IpAddr>,
-    refresh_ip: DefaultKeyedRateLimiter<IpAddr>,
+    config: RateLimitConfig,
+    /// This process's limiters: the store with `memory`, the fallback otherwise.
+    local: [DefaultKeyedRateLimiter<String>; 4],
+    shared: Option<Shared>,
 }
+
+enum Shared {
+    Database(Db),
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Shared::Database(_) => "Database",
+            Shared::Redis(_) => "Redis",
+        })
+    }
+}
+
+/// Budgets in Redis: `las:rl:<limit>:<key>` holds the GCRA's theoretical arrival time in
+/// milliseconds, expiring when the budget is full again. Redis's own clock (`TIME`) is the
+/// only clock, so instances with skewed clocks still agree.
+const REDIS_GCRA: &str = r"
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - now - tolerance
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now)
+return 0
+";
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
 }
 
-/// The one guard every limit goes through.
-fn check<K: std::hash::Hash + Eq + Clone>(
-    limiter: &DefaultKeyedRateLimiter<K>,
-    key: &K,
-) -> Result<(), RateLimited> {
-    limiter.check_key(key).map_err(|not_until| {
+fn whole_seconds(millis: u64) -> u64 {
+    millis.div_ceil(1000)
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The GCRA for one budget of `per_minute` attempts: with `tat` (theoretical arrival time,
+/// Unix milliseconds; `None` for a fresh key) at `now`, either the new `tat` to store or
+/// how many milliseconds to wait.
+fn gcra(tat: Option<i64>, now: i64, per_minute: u32) -> Result<i64, u64> {
+    let interval = 60_000 / i64::from(per_minute.max(1));
+    let tolerance = interval * (i64::from(per_minute.max(1)) - 1);
+    let tat = tat.unwrap_or(now).max(now);
+    let wait = tat - now - tolerance;
+    if wait > 0 {
+        Err(u64::try_from(wait).unwrap_or(u64::MAX))
+    } else {
+        Ok(tat + interval)
+    }
+}
+
+impl RateLimits {
+    /// The limits of `config` (`None` switches them off), with their store: for
+    /// `RATE_LIMIT_STORE=database`, `db`; for Redis, a connection that reconnects by itself.
+    ///
+    /// Errors: a Redis URL that does not parse, or a server that cannot be reached at start.
+    pub async fn new(
+        config: Option<&RateLimitConfig>,
+        db: &Db,
+    ) -> Result<RateLimits, redis::RedisError> {
+        let Some(config) = config else {
+            return Ok(RateLimits(None));
+        };
+        let shared = match &config.store {
+            RateLimitStore::Memory => None,
+            RateLimitStore::Database => Some(Shared::Database(db.clone())),
+            RateLimitStore::Redis(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                Some(Shared::Redis(client.get_connection_manager().await?))
+            }
+        };
+        let local =
+            Limit::ALL.map(|limit| RateLimiter::keyed(per_minute(limit.per_minute(config))));
+        Ok(RateLimits(Some(Limiters {
+            config: config.clone(),
+            local,
+            shared,
+        })))
+    }
+
+    /// A sign-in attempt (password or social) from `ip`.
+    pub async fn login_ip(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        self.check(Limit::LoginIp, &ip.to_string()).await
+    }
+
+    /// A password attempt on one account (or on one unknown name).
+    pub async fn login_account(&self, key: &LoginKey) -> Result<(), RateLimited> {
+        let key = match key {
+            LoginKey::Account(id) => format!("account:{id}"),
+            LoginKey::Name(name) => format!("name:{name}"),
+        };
+        self.check(Limit::LoginAccount, &key).await
+    }
+
+    /// A sign-up from `ip`.
+    pub async fn register(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        self.check(Limit::Register, &ip.to_string()).await
+    }
+
+    /// A refresh-token exchange from `ip`.
+    pub async fn refresh(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        self.check(Limit::Refresh, &ip.to_string()).await
+    }
+
+    /// The one guard every limit goes through.
+    async fn check(&self, limit: Limit, key: &str) -> Result<(), RateLimited> {
+        let Some(limiters) = &self.0 else {
+            return Ok(());
+        };
+        let per_minute = limit.per_minute(&limiters.config);
+        let shared = match &limiters.shared {
+            None => None,
+            Some(Shared::Redis(connection)) => {
+                let mut connection = connection.clone();
+                let interval = 60_000 / u64::from(per_minute);
+                let result: Result<u64, _> = redis::Script::new(REDIS_GCRA)
+                    .key(format!("las:rl:{}:{key}", limit.name()))
+                    .arg(interval)
+                    .arg(interval * (u64::from(per_minute) - 1))
+                    .invoke_async(&mut connection)
+                    .await;
+                Some(result.map_err(|e| e.to_string()))
+            }
+            Some(Shared::Database(db)) => Some(
+                database_check(db, &format!("{}:{key}", limit.name()), per_minute)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+        };
+        match shared {
+            Some(Ok(0)) => Ok(()),
+            Some(Ok(wait_millis)) => Err(RateLimited {
+                retry_after_secs: whole_seconds(wait_millis),
+            }),
+            Some(Err(error)) => {
+                tracing::warn!(%error, limit = limit.name(), "shared rate-limit store failed; using this instance's limit");
+                local_check(&limiters.local[limit as usize], key)
+            }
+            None => local_check(&limiters.local[limit as usize], key),
+        }
+    }
+
+    /// Forgets budgets that are full again, so memory (and the `rate_limits` table) stays
+    /// bounded; Redis keys expire by themselves.
+    pub async fn prune(&self) {
+        let Some(limiters) = &self.0 else {
+            return;
+        };
+        for limiter in &limiters.local {
+            limiter.retain_recent();
+        }
+        if let Some(Shared::Database(db)) = &limiters.shared {
+            let now = now_millis();
+            let pruned = crate::db::with_db_write!(db, pool => {
+                sqlx::query("DELETE FROM rate_limits WHERE tat < $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            });
+            if let Err(error) = pruned {
+                tracing::warn!(%error, "could not prune rate limits");
+            }
+        }
+    }
+}
+
+fn local_check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), RateLimited> {
+    limiter.check_key(&key.to_owned()).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         RateLimited {
             retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
@@ -52,52 +277,48 @@ fn check<K: std::hash::Hash + Eq + Clone>(
     })
 }
 
-impl RateLimits {
-    /// The limits of `config`; `None` switches them off.
-    pub fn new(config: Option<&RateLimitConfig>) -> RateLimits {
-        RateLimits(config.map(|config| Limiters {
-            login_ip: RateLimiter::keyed(per_minute(config.login_per_minute)),
-            login_account: RateLimiter::keyed(per_minute(config.login_per_minute)),
-            register_ip: RateLimiter::keyed(per_minute(config.register_per_minute)),
-            refresh_ip: RateLimiter::keyed(per_minute(config.refresh_per_minute)),
-        }))
+/// One GCRA step on the `rate_limits` row of `key`, inside a transaction that holds the
+/// row (PostgreSQL: `FOR UPDATE`; SQLite: its single writer). `Ok(0)` lets the attempt
+/// through; otherwise the milliseconds to wait.
+async fn database_check(db: &Db, key: &str, per_minute: u32) -> Result<u64, sqlx::Error> {
+    let now = now_millis();
+    macro_rules! step {
+        ($pool:expr, $select:expr) => {{
+            let mut tx = $pool.begin().await?;
+            let tat: Option<(i64,)> = sqlx::query_as($select)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match gcra(tat.map(|(t,)| t), now, per_minute) {
+                Ok(new_tat) => {
+                    sqlx::query(
+                        "INSERT INTO rate_limits (key, tat) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET tat = excluded.tat",
+                    )
+                    .bind(key)
+                    .bind(new_tat)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(0)
+                }
+                Err(wait) => Ok(wait),
+            }
+        }};
     }
-
-    /// A sign-in attempt (password or social) from `ip`.
-    pub fn login_ip(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.0.as_ref().map_or(Ok(()), |l| check(&l.login_ip, &ip))
-    }
-
-    /// A password attempt on the account `identifier` names, keyed by the case-folded
-    /// identifier, so `Alice` and `alice` share a budget.
-    pub fn login_account(&self, identifier: &str) -> Result<(), RateLimited> {
-        let key = crate::users::identity_key(identifier);
-        self.0
-            .as_ref()
-            .map_or(Ok(()), |l| check(&l.login_account, &key))
-    }
-
-    /// A sign-up from `ip`.
-    pub fn register(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.0
-            .as_ref()
-            .map_or(Ok(()), |l| check(&l.register_ip, &ip))
-    }
-
-    /// A refresh-token exchange from `ip`.
-    pub fn refresh(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.0
-            .as_ref()
-            .map_or(Ok(()), |l| check(&l.refresh_ip, &ip))
-    }
-
-    /// Forgets keys whose budget is full again, so memory stays bounded.
-    pub fn prune(&self) {
-        if let Some(l) = &self.0 {
-            l.login_ip.retain_recent();
-            l.login_account.retain_recent();
-            l.register_ip.retain_recent();
-            l.refresh_ip.retain_recent();
+    match db {
+        Db::Sqlite { writer, .. } => step!(writer, "SELECT tat FROM rate_limits WHERE key = $1"),
+        Db::Postgres(pool) => {
+            // A missing row cannot be locked: create it first (a past `tat` is a full
+            // budget), so concurrent first attempts queue on the same row.
+            sqlx::query("INSERT INTO rate_limits (key, tat) VALUES ($1, 0) ON CONFLICT DO NOTHING")
+                .bind(key)
+                .execute(pool)
+                .await?;
+            step!(
+                pool,
+                "SELECT tat FROM rate_limits WHERE key = $1 FOR UPDATE"
+            )
         }
     }
 }
@@ -106,33 +327,70 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn limits_and_reports_retry_after() {
-        let limits = RateLimits::new(Some(&RateLimitConfig {
-            login_per_minute: 2,
+    async fn memory_limits(login_per_minute: u32) -> RateLimits {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let config = RateLimitConfig {
+            login_per_minute,
             register_per_minute: 1,
             refresh_per_minute: 1,
-        }));
+            store: RateLimitStore::Memory,
+        };
+        RateLimits::new(Some(&config), &db).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn limits_and_reports_retry_after() {
+        let limits = memory_limits(2).await;
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(limits.login_ip(ip).is_ok());
-        assert!(limits.login_ip(ip).is_ok());
-        let Err(RateLimited { retry_after_secs }) = limits.login_ip(ip) else {
+        assert!(limits.login_ip(ip).await.is_ok());
+        assert!(limits.login_ip(ip).await.is_ok());
+        let Err(RateLimited { retry_after_secs }) = limits.login_ip(ip).await else {
             panic!("third attempt in a minute should be limited");
         };
         assert!((1..=30).contains(&retry_after_secs), "{retry_after_secs}");
         // Another IP has its own budget.
-        assert!(limits.login_ip("192.0.2.2".parse().unwrap()).is_ok());
-        assert!(limits.login_account("Alice").is_ok());
-        assert!(limits.login_account("alice").is_ok());
-        assert!(limits.login_account("ALICE").is_err());
+        assert!(limits.login_ip("192.0.2.2".parse().unwrap()).await.is_ok());
+        assert!(limits.login_account(&LoginKey::Account(7)).await.is_ok());
+        assert!(limits.login_account(&LoginKey::Account(7)).await.is_ok());
+        assert!(limits.login_account(&LoginKey::Account(7)).await.is_err());
+        // An unknown name with the same text has a budget of its own.
+        assert!(limits
+            .login_account(&LoginKey::Name("7".into()))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn switched_off_limits_never_refuse() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let limits = RateLimits::new(None, &db).await.unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..100 {
+            assert!(limits.login_ip(ip).await.is_ok() && limits.register(ip).await.is_ok());
+        }
     }
 
     #[test]
-    fn switched_off_limits_never_refuse() {
-        let limits = RateLimits::new(None);
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..100 {
-            assert!(limits.login_ip(ip).is_ok() && limits.register(ip).is_ok());
+    fn gcra_allows_a_burst_then_one_per_interval() {
+        let (mut tat, now) = (None, 1_000_000);
+        for _ in 0..3 {
+            tat = Some(gcra(tat, now, 3).unwrap());
         }
+        // The fourth within the same instant waits one interval (20 s at 3 a minute).
+        assert_eq!(gcra(tat, now, 3), Err(20_000));
+        assert!(gcra(tat, now + 20_000, 3).is_ok());
+        // A minute later the budget is full again.
+        assert_eq!(gcra(tat, now + 60_000, 3), Ok(now + 80_000));
+    }
+
+    #[tokio::test]
+    async fn the_database_store_keeps_one_budget() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(database_check(&db, "k", 2).await.unwrap(), 0);
+        }
+        let wait = database_check(&db, "k", 2).await.unwrap();
+        assert!((1..=30_000).contains(&wait), "{wait}");
+        assert_eq!(database_check(&db, "other", 2).await.unwrap(), 0);
     }
 }

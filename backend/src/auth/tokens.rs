@@ -12,6 +12,8 @@ use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
 use crate::auth::revocations::Revocations;
 use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
+use crate::user_cache::UserCache;
+use crate::users::User;
 
 /// Token lifetimes and rotation policy, from `JWT_*` settings (whole seconds).
 #[derive(Clone, Debug)]
@@ -70,9 +72,15 @@ pub enum TokenError {
     #[error(transparent)]
     Jwt(#[from] JwtError),
     /// The session's user is inactive, or the session is unknown (a deleted user's families
-    /// go with them): simplejwt's `no_active_account`.
+    /// go with them): simplejwt's `no_active_account`, for refresh tokens.
     #[error("the user is deleted or inactive")]
     NoActiveAccount,
+    /// An access token's user no longer exists (simplejwt's `user_not_found`).
+    #[error("user not found")]
+    UserNotFound,
+    /// An access token's user is deactivated (simplejwt's `user_inactive`).
+    #[error("user is inactive")]
+    UserInactive,
     /// The database failed; a 500, not the client's fault.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -92,18 +100,35 @@ pub struct Tokens {
     settings: TokenSettings,
     revocations: Arc<Revocations>,
     db: Db,
+    users: Arc<UserCache>,
+}
+
+/// A family's row, as [`Tokens::judge_refresh`] reads it.
+struct Family {
+    user_id: i64,
+    /// The sign-in's absolute end, Unix seconds.
+    expires_at: i64,
+}
+
+/// Where a refresh token stands in its family's chain.
+enum RefreshState {
+    /// Not exchanged yet.
+    Current,
+    /// Exchanged at `rotated_at` (Unix seconds) for a successor.
+    Rotated { rotated_at: i64 },
 }
 
 impl Tokens {
-    /// Tokens signed by `codec`, with families stored in `db`, and an empty revocation list
-    /// that remembers for the access lifetime.
-    pub fn new(codec: JwtCodec, settings: TokenSettings, db: Db) -> Tokens {
+    /// Tokens signed by `codec`, with families stored in `db`, users read through `users`,
+    /// and an empty revocation list that remembers for the access lifetime.
+    pub fn new(codec: JwtCodec, settings: TokenSettings, db: Db, users: Arc<UserCache>) -> Tokens {
         let revocations = Arc::new(Revocations::new(settings.access_lifetime_secs));
         Tokens {
             codec,
             settings,
             revocations,
             db,
+            users,
         }
     }
 
@@ -171,25 +196,108 @@ impl Tokens {
         })
     }
 
-    /// Checks an access token for an API request: signature, expiry, type, and that its
-    /// session was not revoked (in memory, no database round trip).
-    pub fn authenticate(&self, token: &str) -> Result<Claims, JwtError> {
+    /// Whether `token`, of either type, would be accepted where it is used: the one rule
+    /// that `token/verify/`, bearer authentication, refresh and logout all apply, so that no
+    /// endpoint calls a token valid that another would refuse (`docs/api.md`, Tokens).
+    ///
+    /// - access tokens: [`authenticate`](Self::authenticate);
+    /// - refresh tokens: signature, expiry and type; the family is known, not revoked and
+    ///   not past its absolute lifetime, its user active; and the token has not been
+    ///   exchanged, or was exchanged within the reuse grace (a replay then still gets the
+    ///   same successor).
+    ///
+    /// Errors: [`TokenError::Jwt`] for a refused token, [`TokenError::UserNotFound`] /
+    /// [`TokenError::UserInactive`] (access) and [`TokenError::NoActiveAccount`] (refresh)
+    /// when the user is the reason, [`TokenError::Db`].
+    pub async fn check(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = Utc::now().timestamp();
+        let claims = self.codec.decode(token, now)?;
+        match claims.token_type {
+            TokenType::Access => self.authenticate(token).await.map(|(claims, _)| claims),
+            TokenType::Refresh => {
+                let (_, state) = self.judge_refresh(&claims, now).await?;
+                match state {
+                    RefreshState::Current => Ok(claims),
+                    RefreshState::Rotated { rotated_at }
+                        if now - rotated_at <= self.settings.reuse_grace_secs =>
+                    {
+                        Ok(claims)
+                    }
+                    RefreshState::Rotated { .. } => Err(JwtError::Invalid.into()),
+                }
+            }
+        }
+    }
+
+    /// Checks an access token presented as `Bearer`: signature, expiry, type, its session
+    /// not revoked (in memory, no database round trip), and its user still there and active
+    /// (read through the user cache). Returns the claims and the user.
+    pub async fn authenticate(&self, token: &str) -> Result<(Claims, Arc<User>), TokenError> {
         let claims = self
             .codec
             .decode_typed(token, TokenType::Access, Utc::now().timestamp())?;
         if self.revocations.is_revoked(&claims.sid) {
-            return Err(JwtError::Invalid);
+            return Err(JwtError::Invalid.into());
         }
-        Ok(claims)
+        let user = self
+            .users
+            .get(&self.db, claims.user_id)
+            .await?
+            .ok_or(TokenError::UserNotFound)?;
+        if !user.is_active {
+            return Err(TokenError::UserInactive);
+        }
+        Ok((claims, user))
     }
 
-    /// The `token/verify/` check: any token type we issued, unexpired, session not revoked.
-    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
-        let claims = self.codec.decode(token, Utc::now().timestamp())?;
+    /// The family and chain position of a decoded refresh token, or why it is refused:
+    /// an unknown family or an inactive user is [`TokenError::NoActiveAccount`]; a revoked
+    /// or ended family, a token for another user or a token the family never issued is
+    /// [`TokenError::Jwt`].
+    async fn judge_refresh(
+        &self,
+        claims: &Claims,
+        now: i64,
+    ) -> Result<(Family, RefreshState), TokenError> {
         if self.revocations.is_revoked(&claims.sid) {
-            return Err(JwtError::Invalid);
+            return Err(JwtError::Invalid.into());
         }
-        Ok(claims)
+        /// user_id, family's end, revoked_at, user active, rotated_at, token issued here.
+        type Row = (i64, i64, Option<i64>, bool, Option<i64>, bool);
+        let row: Option<Row> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT f.user_id, f.expires_at, f.revoked_at, u.is_active, r.rotated_at, \
+                        r.jti_hash IS NOT NULL \
+                 FROM token_families f JOIN users u ON u.id = f.user_id \
+                 LEFT JOIN refresh_tokens r ON r.family_id = f.id AND r.jti_hash = $2 \
+                 WHERE f.id = $1",
+            )
+            .bind(&claims.sid)
+            .bind(hash_jti(&claims.jti))
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some((user_id, expires_at, revoked_at, is_active, rotated_at, issued)) = row else {
+            // Unknown session: the user was deleted (cascade) or the token is not ours.
+            return Err(TokenError::NoActiveAccount);
+        };
+        if revoked_at.is_some() || expires_at <= now || user_id != claims.user_id || !issued {
+            return Err(JwtError::Invalid.into());
+        }
+        if !is_active {
+            return Err(TokenError::NoActiveAccount);
+        }
+        let state = match rotated_at {
+            None => RefreshState::Current,
+            Some(rotated_at) => RefreshState::Rotated { rotated_at },
+        };
+        Ok((
+            Family {
+                user_id,
+                expires_at,
+            },
+            state,
+        ))
     }
 
     /// Exchanges a refresh token for a new access token and, with rotation, a successor
@@ -201,25 +309,18 @@ impl Tokens {
             .codec
             .decode_typed(refresh_token, TokenType::Refresh, iat)?;
 
-        let family: Option<(i64, i64, Option<i64>, bool)> = with_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT f.user_id, f.expires_at, f.revoked_at, u.is_active \
-                 FROM token_families f JOIN users u ON u.id = f.user_id WHERE f.id = $1",
-            )
-            .bind(&claims.sid)
-            .fetch_optional(pool)
-            .await
-        })
-        .map_err(DbError::Query)?;
-        let Some((user_id, session_expires, revoked_at, is_active)) = family else {
-            // Unknown session: the user was deleted (cascade) or the token is not ours.
-            return Err(TokenError::NoActiveAccount);
-        };
-        if revoked_at.is_some() || session_expires <= iat || user_id != claims.user_id {
-            return Err(JwtError::Invalid.into());
-        }
-        if !is_active {
-            return Err(TokenError::NoActiveAccount);
+        let (family, state) = self.judge_refresh(&claims, iat).await?;
+        let Family {
+            user_id,
+            expires_at: session_expires,
+        } = family;
+        if let RefreshState::Rotated { rotated_at } = state {
+            if iat - rotated_at > self.settings.reuse_grace_secs {
+                // A retired token used again later: it was copied. End the whole session.
+                tracing::warn!(sid = %claims.sid, user_id, "refresh token reuse; revoking session");
+                self.revoke(&claims.sid, "refresh token reuse").await?;
+                return Err(JwtError::Invalid.into());
+            }
         }
 
         let access = self.issue_access(user_id, &claims.sid, now);
@@ -376,14 +477,13 @@ impl Tokens {
         Ok(())
     }
 
-    /// Logout with a refresh token: revokes its session. The token must be valid (an
-    /// expired or forged one cannot end anyone's session).
+    /// Logout with a refresh token: revokes its session. The token must pass
+    /// [`check`](Self::check) as a refresh token (an expired, forged, retired or already
+    /// revoked one cannot end anyone's session, and says so).
     pub async fn revoke_by_refresh(&self, refresh_token: &str) -> Result<(), TokenError> {
-        let claims =
-            self.codec
-                .decode_typed(refresh_token, TokenType::Refresh, Utc::now().timestamp())?;
-        if self.revocations.is_revoked(&claims.sid) {
-            return Err(JwtError::Invalid.into());
+        let claims = self.check(refresh_token).await?;
+        if claims.token_type != TokenType::Refresh {
+            return Err(JwtError::WrongType.into());
         }
         self.revoke(&claims.sid, "logout").await?;
         Ok(())

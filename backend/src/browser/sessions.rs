@@ -239,11 +239,11 @@ impl BrowserSessions {
                 *latest = Some(newer.clone());
                 Ok(Some(newer))
             }
-            Err(TokenError::Jwt(_) | TokenError::NoActiveAccount) => {
+            Err(TokenError::Db(error)) => Err(error.into()),
+            Err(_) => {
                 *latest = None;
                 Ok(None)
             }
-            Err(TokenError::Db(error)) => Err(error.into()),
         }
     }
 

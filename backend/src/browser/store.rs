@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -11,7 +12,7 @@ use tower_sessions::session_store::{self, SessionStore};
 use crate::db::Db;
 use crate::db::{with_db, with_db_write};
 
-/// A tower-sessions store on the `sessions` table (`id`, JSON `data`, `expires_at` in Unix
+/// A tower-sessions store on the `sessions` table (`id_hash`, JSON `data`, `expires_at` in Unix
 /// seconds). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -38,6 +39,14 @@ impl DbSessionStore {
     }
 }
 
+/// The key a session is stored under: SHA-256 of the cookie's value, hex. The cookie is
+/// the only place the id itself exists, so a copy of the database (a backup, a replica,
+/// a leaked dump) names no session a browser could present (ASVS 3.2.x: session tokens
+/// at rest). 128 random bits need no salt or slow hash: nothing can be guessed.
+fn id_hash(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
@@ -55,10 +64,10 @@ impl SessionStore for DbSessionStore {
         loop {
             let inserted = with_db_write!(&self.db, pool => {
                 sqlx::query(
-                    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id_hash) DO NOTHING",
                 )
-                .bind(record.id.to_string())
+                .bind(id_hash(&record.id))
                 .bind(&data)
                 .bind(record.expiry_date.unix_timestamp())
                 .execute(pool)
@@ -77,11 +86,11 @@ impl SessionStore for DbSessionStore {
         let data = encode(record)?;
         with_db_write!(&self.db, pool => {
             sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
+                "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, \
                  expires_at = excluded.expires_at",
             )
-            .bind(record.id.to_string())
+            .bind(id_hash(&record.id))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
             .execute(pool)
@@ -96,9 +105,9 @@ impl SessionStore for DbSessionStore {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let row: Option<(String, i64)> = with_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+                "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
             )
-            .bind(id.to_string())
+            .bind(id_hash(id))
             .bind(now)
             .fetch_optional(pool)
             .await
@@ -119,8 +128,8 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         with_db_write!(&self.db, pool => {
-            sqlx::query("DELETE FROM sessions WHERE id = $1")
-                .bind(id.to_string())
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash(id))
                 .execute(pool)
                 .await
                 .map(drop)
@@ -178,6 +187,20 @@ mod tests {
         assert!(store.load(&old.id).await.unwrap().is_none());
         assert_eq!(store.delete_expired().await.unwrap(), 1);
         assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_database_never_holds_the_id_itself() {
+        let store = store().await;
+        let mut rec = record(60);
+        store.create(&mut rec).await.unwrap();
+        let keys: Vec<(String,)> = with_db!(&store.db, pool => {
+            sqlx::query_as("SELECT id_hash FROM sessions").fetch_all(pool).await
+        })
+        .unwrap();
+        assert_eq!(keys, [(id_hash(&rec.id),)]);
+        assert_ne!(keys[0].0, rec.id.to_string());
+        assert_eq!(keys[0].0.len(), 64);
     }
 
     #[tokio::test]

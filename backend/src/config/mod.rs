@@ -22,6 +22,45 @@ use crate::social::providers::{self, ProviderConfig, ProviderConfigError};
 /// strength, 32 is the floor below which brute force of a leaked token becomes plausible).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Where rate-limit budgets live (`RATE_LIMIT_STORE`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum RateLimitStore {
+    /// In this process only.
+    Memory,
+    /// In the application's database, shared by every instance on it.
+    Database,
+    /// In Redis at this URL, shared by every instance using it.
+    Redis(String),
+}
+
+impl std::fmt::Debug for RateLimitStore {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateLimitStore::Memory => f.write_str("Memory"),
+            RateLimitStore::Database => f.write_str("Database"),
+            RateLimitStore::Redis(url) => write!(f, "Redis({})", redact_database_url(url)),
+        }
+    }
+}
+
+impl std::str::FromStr for RateLimitStore {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" | "memory" => Ok(RateLimitStore::Memory),
+            "database" => Ok(RateLimitStore::Database),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(RateLimitStore::Redis(url.to_owned()))
+            }
+            other => Err(ConfigError::InvalidRateLimitStore(
+                other.split("://").next().unwrap_or_default().to_owned(),
+            )),
+        }
+    }
+}
+
 /// Rate limits; `None` when switched off.
 #[derive(Clone, Debug)]
 pub struct RateLimitConfig {
@@ -32,6 +71,8 @@ pub struct RateLimitConfig {
     pub register_per_minute: u32,
     /// Token refreshes per minute per client IP (`RATE_LIMIT_REFRESH_PER_MINUTE`).
     pub refresh_per_minute: u32,
+    /// Where the budgets live.
+    pub store: RateLimitStore,
 }
 
 /// Settings give lifetimes in whole seconds (clap has already refused anything below its
@@ -151,6 +192,10 @@ pub enum ConfigError {
     /// A `CORS_ALLOWED_ORIGINS` entry that is not an http(s) origin; the field is the entry.
     #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
     InvalidCorsOrigin(String),
+    /// `RATE_LIMIT_STORE` is none of `memory`, `database` or a Redis URL (the scheme only
+    /// is shown: a URL may carry a password).
+    #[error("RATE_LIMIT_STORE must be memory, database or a redis:// URL (got {0:?})")]
+    InvalidRateLimitStore(String),
     /// A `TRUSTED_PROXIES` entry that is not an IP address or CIDR; the field says which.
     #[error("invalid TRUSTED_PROXIES: {0}")]
     InvalidTrustedProxy(String),
@@ -254,6 +299,7 @@ impl Config {
             login_per_minute: s.rate_limit_login_per_minute,
             register_per_minute: s.rate_limit_register_per_minute,
             refresh_per_minute: s.rate_limit_refresh_per_minute,
+            store: s.rate_limit_store.parse()?,
         });
         if !s.rate_limit_enabled {
             warnings.push(

@@ -157,6 +157,12 @@ pub struct Settings {
     #[arg(long, env = "RATE_LIMIT_REFRESH_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_refresh_per_minute: u32,
 
+    /// Where rate-limit budgets live: `memory` (this process; N instances allow N times the
+    /// rate), `database` (the application's database, shared by every instance on it) or a
+    /// Redis URL (`redis://host:6379`, `rediss://…`), shared by every instance using it.
+    #[arg(long, env = "RATE_LIMIT_STORE", default_value = "memory")]
+    pub rate_limit_store: String,
+
     /// Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs). Without
     /// them the client IP is the connection's peer address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]

@@ -14,6 +14,9 @@ pub use body::BodyError;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FieldErrors(Vec<(String, Vec<String>)>);
 
+/// DRF's message for a text field holding U+0000 (its `ProhibitNullCharactersValidator`).
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
+
 /// DRF's key for messages about the input as a whole.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
@@ -105,8 +108,15 @@ impl Text {
         trim: true,
         max_chars: None,
     };
+    /// DRF's `CharField(required=False)`: may be absent, but not blank.
+    pub const OPTIONAL_NOT_BLANK: Text = Text {
+        required: false,
+        allow_blank: false,
+        trim: true,
+        max_chars: None,
+    };
     /// DRF's `CharField(trim_whitespace=False)`: required, not blank, never trimmed.
-    /// dj-rest-auth's password fields do trim; we deliberately do not (contract section 9).
+    /// dj-rest-auth's password fields do trim; we deliberately do not (`docs/api.md`).
     /// No length limit here: callers check `MAX_PASSWORD_BYTES`, in bytes.
     pub const PASSWORD: Text = Text {
         required: true,
@@ -125,6 +135,19 @@ impl Text {
 }
 
 impl Fields {
+    /// Removes field `name` when it is a string that is blank once trimmed: what an empty
+    /// optional input of an HTML form means ("none"), unlike an API client's `""`.
+    pub fn drop_blank(&mut self, name: &str) {
+        if self
+            .0
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.trim().is_empty())
+        {
+            self.0.remove(name);
+        }
+    }
+
     /// Reads field `name`; a problem is recorded in `errors` and gives `None`, as does an
     /// absent optional field.
     pub fn text(&self, name: &str, rules: Text, errors: &mut FieldErrors) -> Option<String> {
@@ -159,15 +182,23 @@ impl Fields {
             }
             return Some(value);
         }
+        // DRF runs every validator and reports each failure; neither problem stops the other.
+        let mut valid = true;
         if let Some(max) = rules.max_chars {
             if value.chars().count() > max {
                 errors.add(
                     name,
                     format!("Ensure this field has no more than {max} characters."),
                 );
-                return None;
+                valid = false;
             }
         }
-        Some(value)
+        // DRF's `ProhibitNullCharactersValidator`, on every text field: PostgreSQL cannot
+        // store U+0000 in text, and no reader of a name or a password expects one.
+        if value.contains('\0') {
+            errors.add(name, NULL_CHARACTERS);
+            valid = false;
+        }
+        valid.then_some(value)
     }
 }

@@ -211,7 +211,8 @@ fn username_base(profile: &ExternalProfile) -> String {
         .into_iter()
         .flatten()
         .map(|raw| {
-            raw.chars()
+            users::normalize_username(&raw)
+                .chars()
                 .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_'))
                 .take(USERNAME_MAX_CHARS - 8)
                 .collect::<String>()

@@ -123,6 +123,45 @@ pub struct ExternalProfile {
     pub last_name: String,
 }
 
+/// The longest provider subject accepted (OpenID Connect Core 2: at most 255 ASCII
+/// characters).
+const MAX_SUBJECT_CHARS: usize = 255;
+
+impl ExternalProfile {
+    /// The profile as this application can store and show it: control characters (U+0000
+    /// above all, which PostgreSQL cannot store) removed from names and the username hint,
+    /// names cut to the profile's length limit, and an address that is not a valid one
+    /// dropped (and so never verified). A subject that is empty, too long or not printable
+    /// is refused: it identifies nobody reliably.
+    pub fn checked(mut self) -> Result<ExternalProfile, SocialError> {
+        let printable = |s: &str| !s.is_empty() && !s.chars().any(char::is_control);
+        if !printable(&self.subject) || self.subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(SocialError::InvalidToken("unusable subject".into()));
+        }
+        let tidy = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .chars()
+                .take(crate::users::NAME_MAX_CHARS)
+                .collect()
+        };
+        self.first_name = tidy(&self.first_name);
+        self.last_name = tidy(&self.last_name);
+        self.username_hint = self.username_hint.as_deref().map(tidy);
+        if !self
+            .email
+            .as_deref()
+            .is_some_and(crate::users::email_is_valid)
+        {
+            self.email = None;
+            self.email_verified = false;
+        }
+        Ok(self)
+    }
+}
+
 pub(crate) fn split_name(name: Option<&str>) -> (String, String) {
     let name = name.unwrap_or_default().trim();
     match name.rsplit_once(' ') {
@@ -283,7 +322,7 @@ impl Social {
                 }
                 other => SocialError::Unreachable(format!("token endpoint: {other}")),
             })?;
-        match provider {
+        let profile = match provider {
             Provider::Oidc(oidc) => {
                 let id_token = tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
                     SocialError::Provider("no id_token in the token response".into())
@@ -297,7 +336,8 @@ impl Social {
             Provider::GitHub(config) => {
                 github::profile(config, &self.http, tokens.access_token().secret()).await
             }
-        }
+        };
+        profile.and_then(ExternalProfile::checked)
     }
 }
 

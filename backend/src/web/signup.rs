@@ -20,7 +20,11 @@ pub async fn submit(
 ) -> Response {
     let kept = form.keep(&["username", "email"]);
     let fields = match form.into_fields("signup", kept.clone()) {
-        Ok(fields) => fields,
+        // An empty email input means "no address" (the API's "" is a blank-field error).
+        Ok(mut fields) => {
+            fields.drop_blank("email");
+            fields
+        }
         Err(flash) => return see_other_with(&state, "/signup", &flash),
     };
     let outcome = accounts::sign_up(

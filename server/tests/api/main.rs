@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_cli;
 mod auth_api;
+mod faults;
 mod foundation;
 mod jwt_abuse;
 mod sessions;

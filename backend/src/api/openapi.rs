@@ -1,0 +1,521 @@
+//! The OpenAPI 3.1 description of the REST API, generated from the code with `utoipa` and
+//! served at `GET /api/openapi.json`. Request bodies are described here (the handlers read
+//! [`Fields`](crate::input::Fields), which takes JSON, form-encoded and multipart bodies
+//! alike); responses reuse the types the handlers serialise. A test checks that its paths
+//! and methods are exactly the router's, so it cannot drift; `schemathesis` fuzzes the
+//! running server against it in the test command.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::bodies::LoginBody;
+use super::token::RefreshBody;
+use crate::users::UserDetails;
+
+/// A DRF `CharField`: a string, or a number taken as its text; never U+0000; `pattern`
+/// for what else the string must match, `max` characters at most.
+fn char_field(pattern: &str, max: Option<usize>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+        .pattern(Some(pattern))
+        .max_length(max)
+        .into()
+}
+
+/// May be blank.
+fn text() -> RefOr<Schema> {
+    char_field("^[^\\u0000]*$", None)
+}
+
+/// Not blank once trimmed (DRF trims, then refuses `""`).
+fn required_text() -> RefOr<Schema> {
+    char_field("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", None)
+}
+
+/// A password: never trimmed, so only `""` is blank.
+fn password() -> RefOr<Schema> {
+    char_field("^[^\\u0000]+$", None)
+}
+
+/// A username: not blank, 150 characters at most (its other rules are in the description).
+fn username() -> RefOr<Schema> {
+    char_field(
+        "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+        Some(crate::users::USERNAME_MAX_CHARS),
+    )
+}
+
+/// A first or last name: may be blank, 150 characters at most.
+fn name() -> RefOr<Schema> {
+    char_field("^[^\\u0000]*$", Some(crate::users::NAME_MAX_CHARS))
+}
+
+/// `POST /api/auth/register/` (dj-rest-auth's `RegisterSerializer`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct RegisterRequest {
+    /// 150 characters at most; letters, digits and `@.+-_`; stored in Unicode NFKC.
+    #[schema(schema_with = username)]
+    username: String,
+    /// Optional, but not blank; an ASCII local part.
+    #[schema(schema_with = required_text)]
+    email: Option<String>,
+    /// Django's password rules (8 characters, not common, not all digits, not like the
+    /// username or email).
+    #[schema(schema_with = password)]
+    password1: String,
+    /// The same password again.
+    #[schema(schema_with = password)]
+    password2: String,
+}
+
+/// `POST /api/auth/login/`: `username` (or an email address in it) or `email`, and the
+/// password.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct LoginRequest {
+    /// A username or an email address.
+    #[schema(schema_with = text)]
+    username: Option<String>,
+    /// An email address (used when `username` is absent or blank).
+    #[schema(schema_with = text)]
+    email: Option<String>,
+    /// Never trimmed.
+    #[schema(schema_with = password)]
+    password: String,
+}
+
+/// `POST /api/auth/google/`: one of the three.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct GoogleRequest {
+    /// A Google ID token (a JWT) — the seeds' frontends send it here.
+    #[schema(schema_with = text)]
+    access_token: Option<String>,
+    /// A Google ID token.
+    #[schema(schema_with = text)]
+    id_token: Option<String>,
+    /// An authorization code for this server's redirect URI.
+    #[schema(schema_with = text)]
+    code: Option<String>,
+}
+
+/// `POST /api/auth/logout/`: the refresh token of the sign-in to end (else the Bearer
+/// token's).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct LogoutRequest {
+    /// A refresh token.
+    #[schema(schema_with = text)]
+    refresh: Option<String>,
+}
+
+/// `PUT`/`PATCH /api/auth/user/` (dj-rest-auth's `UserDetailsSerializer`; all optional
+/// with `PATCH`, `username` required with `PUT`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct UserUpdate {
+    /// The new username (same rules as at sign-up).
+    #[schema(schema_with = username)]
+    username: Option<String>,
+    /// 150 characters at most.
+    #[schema(schema_with = name)]
+    first_name: Option<String>,
+    /// 150 characters at most.
+    #[schema(schema_with = name)]
+    last_name: Option<String>,
+}
+
+/// `POST /api/auth/token/verify/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct VerifyRequest {
+    /// An access or refresh token.
+    #[schema(schema_with = required_text)]
+    token: String,
+}
+
+/// `POST /api/auth/token/refresh/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct RefreshRequest {
+    /// The refresh token; without it, 401.
+    #[schema(schema_with = required_text)]
+    refresh: Option<String>,
+}
+
+/// DRF's validation errors, field name (or `non_field_errors`) → messages; an unreadable
+/// body gets `{"detail": …}` instead.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct FieldErrorsBody(std::collections::HashMap<String, serde_json::Value>);
+
+/// `{"detail": …}`, with simplejwt's `code` (and `messages`) on token errors.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct DetailBody {
+    /// The message.
+    detail: String,
+    /// simplejwt's error code (`token_not_valid`, `user_not_found`, ...).
+    code: Option<String>,
+    /// simplejwt's per-token-class messages (bearer tokens only).
+    messages: Option<Vec<serde_json::Value>>,
+}
+
+/// `{"detail": "Successfully logged out."}` and similar.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct MessageBody {
+    /// The message.
+    detail: String,
+}
+
+/// DRF's answer to `OPTIONS`: the view's name and what it renders and parses.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct OptionsBody {
+    name: String,
+    description: String,
+    renders: Vec<String>,
+    parses: Vec<String>,
+}
+
+/// The public keys that verify tokens (RFC 7517); empty with an HMAC algorithm.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct JwkSetBody {
+    keys: Vec<serde_json::Value>,
+}
+
+/// `GET /api/example/protected/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct ProtectedBody {
+    message: String,
+    user: UserDetails,
+}
+
+/// `token/verify/`'s answer for a usable token: `{}`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct EmptyBody {}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[utoipa::path(post, path = "/api/auth/register/", tag = "auth",
+    request_body(content(
+        (RegisterRequest = "application/json"),
+        (RegisterRequest = "application/x-www-form-urlencoded"),
+        (RegisterRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "Account created and signed in", body = LoginBody),
+        (status = 400, description = "Field errors, or an unreadable body (`detail`)", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+        (status = 429, description = "Too many sign-ups from this address", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn register() {}
+
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginRequest = "application/x-www-form-urlencoded"),
+        (LoginRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Signed in", body = LoginBody),
+        (status = 400, description = "Field errors or bad credentials (`non_field_errors`)", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+        (status = 429, description = "Too many attempts from this address or on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn login() {}
+
+#[utoipa::path(post, path = "/api/auth/google/", tag = "auth",
+    request_body(content(
+        (GoogleRequest = "application/json"),
+        (GoogleRequest = "application/x-www-form-urlencoded"),
+        (GoogleRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Signed in (or up) with a verified Google identity", body = LoginBody),
+        (status = 400, description = "Missing or unverifiable token, refused code", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        (status = 404, description = "Google sign-in is not configured", body = MessageBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+        (status = 429, description = "Too many sign-in attempts from this address", body = MessageBody),
+        (status = 503, description = "Google could not be reached", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn google() {}
+
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth",
+    request_body(content(
+        (LogoutRequest = "application/json"),
+        (LogoutRequest = "application/x-www-form-urlencoded"),
+        (LogoutRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The sign-in is ended (or there was none to end). A Bearer access token names the sign-in when no refresh token is sent.", body = MessageBody),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 401, description = "A refused refresh token or Bearer header", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn logout() {}
+
+#[utoipa::path(get, path = "/api/auth/user/", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = UserDetails),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn user_get() {}
+
+#[utoipa::path(put, path = "/api/auth/user/", tag = "auth",
+    request_body(content(
+        (UserUpdate = "application/json"),
+        (UserUpdate = "application/x-www-form-urlencoded"),
+        (UserUpdate = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = UserDetails),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn user_put() {}
+
+#[utoipa::path(patch, path = "/api/auth/user/", tag = "auth",
+    request_body(content(
+        (UserUpdate = "application/json"),
+        (UserUpdate = "application/x-www-form-urlencoded"),
+        (UserUpdate = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = UserDetails),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn user_patch() {}
+
+#[utoipa::path(post, path = "/api/auth/token/verify/", tag = "tokens",
+    request_body(content(
+        (VerifyRequest = "application/json"),
+        (VerifyRequest = "application/x-www-form-urlencoded"),
+        (VerifyRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The token would be accepted where it is used", body = EmptyBody),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 401, description = "The token would be refused", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn verify() {}
+
+#[utoipa::path(post, path = "/api/auth/token/refresh/", tag = "tokens",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "A new access token (and, with rotation, refresh token)", body = RefreshBody),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 401, description = "No, or a refused, refresh token", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+        (status = 429, description = "Too many refreshes from this address", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn refresh() {}
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, description = "Public keys for EdDSA/RS256 tokens", body = JwkSetBody)))]
+#[allow(dead_code)]
+fn jwks() {}
+
+#[utoipa::path(get, path = "/api/example/protected/", tag = "example",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A greeting for the signed-in user", body = ProtectedBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn protected() {}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "This document", body = serde_json::Value)))]
+#[allow(dead_code)]
+fn openapi_json() {}
+
+/// The description: info, paths, schemas, the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "leptos-auth-starter REST API",
+        description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
+    ),
+    paths(register, login, google, logout, user_get, user_put, user_patch, verify, refresh, jwks, protected, openapi_json),
+    components(schemas(OptionsBody, DetailBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, sign-out and the user"),
+        (name = "tokens", description = "Token verification, refresh and keys"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole description, as JSON: [`ApiDoc`] plus what every route shares, said once
+/// here rather than on each operation:
+/// - every `GET` also answers `HEAD` (same status and headers, no body);
+/// - every route answers `OPTIONS` with DRF's metadata (`user/`, which authenticates
+///   first, may answer 401);
+/// - a multipart part's name cannot hold control characters (RFC 7578 section 4.2: it is a
+///   quoted string in a header), so the multipart schemas say so;
+/// - `logout/` and `PATCH user/` take an empty body.
+pub fn document() -> serde_json::Value {
+    use serde_json::json;
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return doc;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        if let Some(get) = item.get("get") {
+            let mut responses = serde_json::Map::new();
+            for status in get["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.keys())
+            {
+                responses.insert(
+                    status.clone(),
+                    json!({"description": "As for GET, without a body"}),
+                );
+            }
+            let mut head = json!({"summary": "GET's status and headers, without a body", "responses": responses});
+            if let Some(security) = get.get("security") {
+                head["security"] = security.clone();
+            }
+            item.insert("head".into(), head);
+        }
+        let mut options = json!({
+            "summary": "DRF's metadata; the `Allow` header lists the methods",
+            "responses": {"200": {
+                "description": "The view's name, and what it renders and parses",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OptionsBody"}}},
+            }},
+        });
+        if path == "/api/auth/user/" {
+            options["security"] = json!([{"bearer": []}]);
+            options["responses"]["401"] = json!({
+                "description": "A refused Bearer token (this view authenticates first)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetailBody"}}},
+            });
+        }
+        item.insert("options".into(), options);
+        for (method, operation) in item.iter_mut() {
+            let body = &mut operation["requestBody"];
+            if body.is_null() {
+                continue;
+            }
+            if let Some(schema) = body.pointer_mut("/content/multipart~1form-data/schema") {
+                *schema = json!({
+                    "allOf": [schema.clone()],
+                    "propertyNames": {"pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
+                });
+            }
+            let optional =
+                path == "/api/auth/logout/" || (path == "/api/auth/user/" && method == "patch");
+            body["required"] = json!(!optional);
+        }
+    }
+    doc
+}
+
+/// `GET /api/openapi.json`: the description, built once.
+pub async fn serve() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| document().to_string());
+    ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The description names exactly the routes the router serves, with exactly their
+    /// methods: it cannot drift from the code.
+    #[test]
+    fn paths_and_methods_match_the_router() {
+        let spec = document();
+        assert_eq!(spec["openapi"], "3.1.0");
+        let paths = spec["paths"].as_object().unwrap();
+        let mut documented: Vec<(String, Vec<String>)> = paths
+            .iter()
+            .map(|(path, item)| {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| !matches!(k.as_str(), "parameters" | "summary" | "description"))
+                    .map(|k| k.to_ascii_uppercase())
+                    .collect();
+                methods.sort();
+                (path.clone(), methods)
+            })
+            .collect();
+        documented.sort();
+        let mut routed: Vec<(String, Vec<String>)> = super::super::endpoints()
+            .into_iter()
+            .map(|e| {
+                let mut methods: Vec<String> = e.allow.split(", ").map(str::to_owned).collect();
+                methods.sort();
+                (e.path.to_owned(), methods)
+            })
+            .collect();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+}

@@ -1,0 +1,12 @@
+-- Browser sessions are stored under SHA-256 (hex) of their id, never the id itself: the
+-- cookie is the only place the id exists, so a copy of this table (a backup, a replica, a
+-- dump) names no session anyone could present. SQLite has no SHA-256 in SQL, so existing
+-- sessions end here: their token families are revoked (the tokens their pages held stop
+-- working) and the rows deleted; those browsers sign in again.
+UPDATE token_families
+   SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),
+       revoked_reason = 'browser sessions re-keyed'
+ WHERE revoked_at IS NULL
+   AND id IN (SELECT json_extract(data, '$.auth.sid') FROM sessions WHERE json_valid(data));
+DELETE FROM sessions;
+ALTER TABLE sessions RENAME COLUMN id TO id_hash;
