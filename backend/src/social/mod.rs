@@ -346,6 +346,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn profiles_are_made_storable_or_refused() {
+        let profile = |subject: &str, email: &str| ExternalProfile {
+            subject: subject.into(),
+            email: Some(email.into()),
+            email_verified: true,
+            username_hint: Some("ad\u{0}a".into()),
+            first_name: format!(" Ada\u{0}\u{7}{} ", "x".repeat(200)),
+            last_name: "Love\u{0}lace".into(),
+        };
+        let tidy = profile("sub-1", "ada@example.com").checked().unwrap();
+        assert_eq!(tidy.username_hint.as_deref(), Some("ada"));
+        assert!(tidy.first_name.starts_with("Adax") && tidy.first_name.chars().count() == 150);
+        assert_eq!(tidy.last_name, "Lovelace");
+        assert_eq!(tidy.email.as_deref(), Some("ada@example.com"));
+        // An address that is no address is dropped, and so never counts as verified.
+        let odd = profile("sub-1", "ada\u{0}@example.com").checked().unwrap();
+        assert_eq!((odd.email, odd.email_verified), (None, false));
+        for subject in ["", "a\u{0}b", &"s".repeat(256)] {
+            assert!(
+                profile(subject, "a@example.com").checked().is_err(),
+                "{subject:?}"
+            );
+        }
+    }
+
+    #[test]
     fn names_split_at_the_last_space() {
         assert_eq!(
             split_name(Some("Ada King Lovelace")),
