@@ -22,6 +22,7 @@ pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod input;
+pub mod mail;
 pub mod secret;
 pub mod social;
 pub mod state;

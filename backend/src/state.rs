@@ -15,6 +15,7 @@ use crate::browser::Browser;
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::db::Db;
+use crate::mail::worker::{Mailer, MailerError};
 use crate::social::Social;
 use crate::user_cache::UserCache;
 
@@ -27,6 +28,9 @@ pub enum StateError {
     /// `RATE_LIMIT_STORE` names a Redis server that cannot be used.
     #[error("rate-limit store: {0}")]
     RateLimitStore(#[from] redis::RedisError),
+    /// `EMAIL_FROM` or the SMTP settings cannot be used.
+    #[error(transparent)]
+    Mail(#[from] MailerError),
 }
 
 /// What every handler and server function shares. Cheap to clone.
@@ -48,6 +52,8 @@ pub struct AppState {
     pub browser: Arc<Browser>,
     /// The configured social sign-in providers (possibly none).
     pub social: Arc<Social>,
+    /// Delivers the mail outbox.
+    pub mailer: Arc<Mailer>,
 }
 
 impl FromRef<AppState> for TrustedProxies {
@@ -86,6 +92,7 @@ impl AppState {
         );
         crate::auth::password_rules::preload();
         let rate_limits = RateLimits::new(config.rate_limits.as_ref(), &db).await?;
+        let mailer = Arc::new(Mailer::new(db.clone(), &config.email, &config.email_from)?);
         Ok(AppState {
             passwords: Passwords::new(config.password_hash_concurrency),
             rate_limits: Arc::new(rate_limits),
@@ -97,6 +104,7 @@ impl AppState {
             )),
             user_cache,
             social: Arc::new(Social::new(&config.social_providers)),
+            mailer,
             config: Arc::new(config),
             db,
             tokens,
@@ -108,7 +116,10 @@ impl AppState {
     /// and delete expired browser sessions.
     pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
+        let mail = self.mailer.spawn();
         tokio::spawn(async move {
+            // Stopping the housekeeping (shutdown) stops the mail worker with it.
+            let _mail = AbortOnDrop(mail);
             let mut tick = tokio::time::interval(state.config.revocation_sync_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_prune = tokio::time::Instant::now();
@@ -128,5 +139,14 @@ impl AppState {
                 }
             }
         })
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

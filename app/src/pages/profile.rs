@@ -56,6 +56,7 @@ pub fn ProfilePage() -> impl IntoView {
                 <SubmitButton label="Save" pending="Saving…"/>
             </form>
         </section>
+        <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
         <section class="card">
             <h2>"Call the API from the browser"</h2>
@@ -75,6 +76,35 @@ pub fn ProfilePage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The current password and a new one, twice; the page says what happened to the other
+/// sign-ins. Accounts without a password (social sign-in only) have nothing to change.
+#[component]
+fn ChangePassword(has_password: bool) -> impl IntoView {
+    if !has_password {
+        return None;
+    }
+    let feedback = Feedback::for_form("password");
+    Some(view! {
+        <section class="card">
+            <h2>"Change your password"</h2>
+            <FormMessages feedback=feedback.clone()/>
+            <form method="post" action="/profile/password" class="stack" data-testid="password-form">
+                <Field name="old_password" label="Current password" kind="password"
+                    autocomplete="current-password" required=true
+                    errors=feedback.errors("old_password")/>
+                <Field name="new_password1" label="New password" kind="password"
+                    autocomplete="new-password" required=true
+                    errors=feedback.errors("new_password1")/>
+                <Field name="new_password2" label="New password (again)" kind="password"
+                    autocomplete="new-password" required=true
+                    hint="Every other sign-in of this account ends; this one stays."
+                    errors=feedback.errors("new_password2")/>
+                <SubmitButton label="Change password" pending="Changing…"/>
+            </form>
+        </section>
+    })
 }
 
 /// Password and social providers: link the ones not linked, unlink the others (unless it

@@ -5,6 +5,7 @@
 
 mod activation;
 mod error;
+mod password_change;
 mod profile;
 pub mod rules;
 mod sign_in;
@@ -12,6 +13,7 @@ mod sign_up;
 
 pub use activation::set_active;
 pub use error::AccountError;
+pub use password_change::{change_password, MailContext, NEW_PASSWORDS_DIFFER, WRONG_OLD_PASSWORD};
 pub use profile::update_profile;
 pub use sign_in::{sign_in_with_password, start_sign_in, BAD_CREDENTIALS};
 pub use sign_up::{create, sign_up, CreateError, Role};

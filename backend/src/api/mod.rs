@@ -12,6 +12,7 @@ mod login;
 mod logout;
 mod methods;
 mod openapi;
+mod password;
 mod register;
 mod social_login;
 mod token;
@@ -74,6 +75,11 @@ fn endpoints() -> Vec<Endpoint> {
             path: "/api/auth/user/",
             allow: user::ALLOW,
             router: any(user::user),
+        },
+        Endpoint {
+            path: "/api/auth/password/change/",
+            allow: password::ALLOW,
+            router: any(password::change),
         },
         only(
             "/api/auth/token/verify/",

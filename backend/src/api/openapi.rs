@@ -132,6 +132,21 @@ pub struct UserUpdate {
     last_name: Option<String>,
 }
 
+/// `POST /api/auth/password/change/` (the old password is required here).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct PasswordChangeRequest {
+    /// The current password.
+    #[schema(schema_with = password)]
+    old_password: String,
+    /// The new password: Django's rules, 128 characters at most.
+    #[schema(schema_with = password)]
+    new_password1: String,
+    /// The new password again.
+    #[schema(schema_with = password)]
+    new_password2: String,
+}
+
 /// `POST /api/auth/token/verify/`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // Documentation only: the handler reads `Fields`.
@@ -335,6 +350,24 @@ fn user_put() {}
 #[allow(dead_code)]
 fn user_patch() {}
 
+#[utoipa::path(post, path = "/api/auth/password/change/", tag = "auth",
+    request_body(content(
+        (PasswordChangeRequest = "application/json"),
+        (PasswordChangeRequest = "application/x-www-form-urlencoded"),
+        (PasswordChangeRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; every other sign-in of the account is ended, this one stays", body = MessageBody),
+        (status = 400, description = "Field errors (a wrong old password hides the others)", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
+        (status = 415, description = "Unsupported content type", body = MessageBody),
+        (status = 429, description = "Too many attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn password_change() {}
+
 #[utoipa::path(post, path = "/api/auth/token/verify/", tag = "tokens",
     request_body(content(
         (VerifyRequest = "application/json"),
@@ -394,7 +427,7 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
@@ -447,7 +480,7 @@ pub fn document() -> serde_json::Value {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OptionsBody"}}},
             }},
         });
-        if path == "/api/auth/user/" {
+        if path == "/api/auth/user/" || path == "/api/auth/password/change/" {
             options["security"] = json!([{"bearer": []}]);
             options["responses"]["401"] = json!({
                 "description": "A refused Bearer token (this view authenticates first)",

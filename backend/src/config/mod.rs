@@ -150,6 +150,12 @@ pub struct Config {
     pub trusted_proxies: Arc<[IpNet]>,
     /// The social sign-in providers with both a client id and a secret, in configuration order.
     pub social_providers: Vec<ProviderConfig>,
+    /// How mail leaves (`EMAIL_URL`).
+    pub email: crate::mail::Transport,
+    /// The `From` of every message (`EMAIL_FROM`).
+    pub email_from: String,
+    /// The product's name in mail (`SITE_NAME`).
+    pub site_name: String,
     /// Human-readable notes about relaxed settings, logged once tracing is up.
     pub warnings: Vec<String>,
 }
@@ -192,6 +198,9 @@ pub enum ConfigError {
     /// A `CORS_ALLOWED_ORIGINS` entry that is not an http(s) origin; the field is the entry.
     #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
     InvalidCorsOrigin(String),
+    /// `EMAIL_URL` does not parse.
+    #[error(transparent)]
+    Email(#[from] crate::mail::MailConfigError),
     /// `RATE_LIMIT_STORE` is none of `memory`, `database` or a Redis URL (the scheme only
     /// is shown: a URL may carry a password).
     #[error("RATE_LIMIT_STORE must be memory, database or a redis:// URL (got {0:?})")]
@@ -313,7 +322,20 @@ impl Config {
             None => providers::from_env(|name| std::env::var(name).ok())?,
         };
 
+        let email = crate::mail::Transport::from_url(s.email_url.as_deref())?;
+        if production && email == crate::mail::Transport::Console {
+            return Err(ConfigError::MissingInProduction("EMAIL_URL"));
+        }
+        if email == crate::mail::Transport::Disabled {
+            warnings.push(
+                "EMAIL_URL=none: no mail is sent; password change notices are not delivered".into(),
+            );
+        }
+
         Ok(Config {
+            email,
+            email_from: s.email_from,
+            site_name: s.site_name,
             social_providers,
             jwt_algorithm: s.jwt_algorithm,
             jwt_private_key,

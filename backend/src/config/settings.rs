@@ -168,6 +168,25 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
 
+    /// Outgoing mail: `smtp://user:pass@host:587` (STARTTLS when the server offers it;
+    /// `?tls=required` refuses a plain connection), `smtps://…:465` (implicit TLS), or `none`
+    /// (no mail: the flows that need it answer with an error). Required in production; in
+    /// development, without it, messages are written to the log.
+    #[arg(long, env = "EMAIL_URL", hide_env_values = true)]
+    pub email_url: Option<String>,
+
+    /// The `From` of every message, e.g. `Example <noreply@example.com>`.
+    #[arg(
+        long,
+        env = "EMAIL_FROM",
+        default_value = "leptos-auth-starter <noreply@localhost>"
+    )]
+    pub email_from: String,
+
+    /// The product's name in mail and pages (Django's site name).
+    #[arg(long, env = "SITE_NAME", default_value = "leptos-auth-starter")]
+    pub site_name: String,
+
     /// Social sign-in providers; `None` reads them from the environment (`GOOGLE_*`,
     /// `GITHUB_*`, `OIDC_PROVIDERS` and `OIDC_<NAME>_*`: see `social::providers`).
     #[arg(skip)]

@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", post(signup::submit))
         .route("/signout", post(signout::submit))
         .route("/profile", post(profile::submit))
+        .route("/profile/password", post(profile::change_password))
         .route("/auth/{provider}/start", get(social::start))
         .route("/auth/{provider}/callback", get(social::callback))
         .route(

@@ -41,3 +41,59 @@ pub async fn submit(State(state): State<AppState>, session: Session, form: FormI
     };
     see_other_with(&state, "/profile", &flash)
 }
+
+/// `POST /profile/password`: change the password (current one required); this browser
+/// stays signed in, every other sign-in ends, and the account's address is told.
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    form: FormInput,
+) -> Response {
+    let current = match state.browser.sessions.current(&session).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return see_other(&sign_in_url("/profile")),
+        Err(error) => {
+            return see_other_with(
+                &state,
+                "/profile",
+                &feedback::failure("password", error.into()),
+            )
+        }
+    };
+    // Nothing typed here is ever shown again.
+    let fields = match form.into_fields("password", Default::default()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/profile", &flash),
+    };
+    let outcome = accounts::change_password(
+        &state.db,
+        &state.passwords,
+        &state.tokens,
+        &state.rate_limits,
+        &state.user_cache,
+        &current.user,
+        &current.signed_in.sid,
+        &fields,
+        accounts::MailContext {
+            site_name: &state.config.site_name,
+            public_url: &state.config.public_url,
+        },
+    )
+    .await;
+    let flash = match outcome {
+        Ok(()) => {
+            state.mailer.wake();
+            Flash {
+                form: "password".into(),
+                notice: Some(
+                    "Your password was changed. You are still signed in here; every other \
+                     sign-in was ended."
+                        .into(),
+                ),
+                ..Flash::default()
+            }
+        }
+        Err(error) => feedback::rejected("password", error, Default::default()),
+    };
+    see_other_with(&state, "/profile", &flash)
+}

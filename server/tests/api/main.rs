@@ -2,12 +2,14 @@
 
 mod fake_idp;
 mod helpers;
+mod smtp;
 
 mod admin_cli;
 mod auth_api;
 mod faults;
 mod foundation;
 mod jwt_abuse;
+mod password_change;
 mod sessions;
 mod social;
 mod web;

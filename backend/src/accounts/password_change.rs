@@ -1,0 +1,134 @@
+//! Changing one's password (`POST /api/auth/password/change/` and the profile page's
+//! form): the current password is required (dj-rest-auth's `OLD_PASSWORD_FIELD_ENABLED`,
+//! which its default leaves off: a stolen access token alone must not be able to change
+//! it), every other sign-in of the account ends, and the account's address is told.
+
+use crate::auth::password::{Passwords, Verification};
+use crate::auth::rate_limit::{LoginKey, RateLimits};
+use crate::auth::tokens::Tokens;
+use crate::db::{with_db_write, Db};
+use crate::input::{FieldErrors, Fields, Text};
+use crate::mail::outbox::enqueue_in;
+use crate::mail::templates::PasswordChanged;
+use crate::user_cache::UserCache;
+use crate::users::User;
+
+use super::{rules, AccountError};
+
+/// Django's message for a wrong current password.
+pub const WRONG_OLD_PASSWORD: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+/// Django's `SetPasswordForm` message (with its U+2019, unlike sign-up's).
+pub const NEW_PASSWORDS_DIFFER: &str = "The two password fields didn\u{2019}t match.";
+/// dj-rest-auth's `PasswordChangeSerializer` limit on each new password, in characters.
+const NEW_PASSWORD_MAX_CHARS: usize = 128;
+
+/// What the notification mail needs to know about this deployment.
+#[derive(Clone, Copy, Debug)]
+pub struct MailContext<'a> {
+    /// `SITE_NAME`.
+    pub site_name: &'a str,
+    /// `PUBLIC_URL`, without a trailing slash: links are built from it alone.
+    pub public_url: &'a str,
+}
+
+/// Checks `old_password`, `new_password1` and `new_password2` (in that order, with
+/// Django's messages; a wrong old password hides any problem with the new ones; new-password
+/// problems are reported under `new_password2`), then, in one transaction, stores the new
+/// hash, revokes every token family of the user except `keep_sid` (the sign-in making the
+/// change) and queues the "your password was changed" mail. Guesses at the old password
+/// count against the account's sign-in budget.
+///
+/// Errors: [`AccountError::Invalid`], [`AccountError::RateLimited`],
+/// [`AccountError::Internal`].
+#[allow(clippy::too_many_arguments)] // Each is a different service the use case needs.
+pub async fn change_password(
+    db: &Db,
+    passwords: &Passwords,
+    tokens: &Tokens,
+    limits: &RateLimits,
+    user_cache: &UserCache,
+    user: &User,
+    keep_sid: &str,
+    fields: &Fields,
+    mail: MailContext<'_>,
+) -> Result<(), AccountError> {
+    let mut errors = FieldErrors::new();
+    let old = fields.text("old_password", Text::PASSWORD, &mut errors);
+    let new_rules = Text::PASSWORD.max(NEW_PASSWORD_MAX_CHARS);
+    let new1 = fields.text("new_password1", new_rules, &mut errors);
+    let new2 = fields.text("new_password2", new_rules, &mut errors);
+    errors.into_result()?;
+    let (Some(old), Some(new1), Some(new2)) = (old, new1, new2) else {
+        unreachable!("required fields are present when there are no errors");
+    };
+
+    limits.login_account(&LoginKey::Account(user.id)).await?;
+    let verification = passwords
+        .verify(&old, user.password_hash.as_deref())
+        .await?;
+    if !matches!(verification, Verification::Valid { .. }) {
+        return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
+    }
+    if new1 != new2 {
+        return Err(AccountError::invalid("new_password2", NEW_PASSWORDS_DIFFER));
+    }
+    let mut problems = rules::password_problems_of(&new2);
+    problems.extend(rules::similarity(
+        &new2,
+        &user.username,
+        user.email.as_deref(),
+    ));
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::new();
+        for problem in problems {
+            errors.add("new_password2", problem);
+        }
+        return Err(errors.into());
+    }
+
+    let hash = passwords.hash(&new2).await?;
+    let notice = match &user.email {
+        Some(address) => Some(
+            PasswordChanged {
+                site_name: mail.site_name,
+                username: &user.username,
+                sign_in_url: &format!("{}/signin", mail.public_url),
+            }
+            .message(address)
+            .map_err(|e| AccountError::Internal(e.into()))?,
+        ),
+        None => None,
+    };
+    let now = chrono::Utc::now().timestamp();
+    let revoked: Vec<(String,)> = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(&hash)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        let revoked = sqlx::query_as(
+            "UPDATE token_families SET revoked_at = $1, revoked_reason = 'password changed' \
+             WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(user.id)
+        .bind(keep_sid)
+        .fetch_all(&mut *tx)
+        .await?;
+        if let Some(notice) = &notice {
+            enqueue_in!(&mut *tx, notice).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(revoked)
+    }
+    .await)
+    .map_err(crate::db::DbError::Query)?;
+    for (sid,) in &revoked {
+        tokens.revocations().insert(sid, now);
+    }
+    user_cache.invalidate(user.id);
+    tracing::info!(user_id = user.id, ended = revoked.len(), "password changed");
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The `mail_outbox` table: messages waiting for delivery, written in the same transaction
+//! as the change that caused them (so a change is never without its mail, nor a mail
+//! without its change), claimed by one worker at a time, retried with backoff, and marked
+//! dead after the last attempt. Delivered rows lose their bodies at once (they may hold
+//! links) and are deleted after a day.
+
+use chrono::Utc;
+
+use super::Message;
+use crate::db::{with_db_write, Db, DbError};
+
+/// Deliveries tried before a message is marked dead.
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// How long a claim lasts, in seconds: a worker that dies mid-delivery leaves its messages
+/// to another after this long.
+const LEASE_SECS: i64 = 120;
+
+/// Delivered messages' rows are kept this long (seconds), without their bodies.
+const RETENTION_SECS: i64 = 86_400;
+
+/// The statement that queues a message. Bind, in order: recipient, subject, text part,
+/// HTML part, now (Unix seconds). For a caller's own transaction; see [`enqueue_in`].
+pub const ENQUEUE: &str = "INSERT INTO mail_outbox \
+     (recipient, subject, text_body, html_body, created_at, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+/// Queues `$message` (a [`Message`]) through `$executor` (a transaction), with the
+/// change that caused it: `enqueue_in!(&mut *tx, &message).await?`.
+macro_rules! enqueue_in {
+    ($executor:expr, $message:expr) => {{
+        let message: &$crate::mail::Message = $message;
+        sqlx::query($crate::mail::outbox::ENQUEUE)
+            .bind(&message.to)
+            .bind(&message.subject)
+            .bind(&message.text)
+            .bind(&message.html)
+            .bind(chrono::Utc::now().timestamp())
+            .execute($executor)
+    }};
+}
+pub(crate) use enqueue_in;
+
+/// A claimed message.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Claimed {
+    /// The row.
+    pub id: i64,
+    /// Recipient, subject and parts.
+    pub recipient: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text_body: String,
+    /// The HTML part.
+    pub html_body: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// Queues `message` on its own (when no other change goes with it).
+pub async fn enqueue(db: &Db, message: &Message) -> Result<(), DbError> {
+    with_db_write!(db, pool => enqueue_in!(pool, message).await.map(drop))?;
+    Ok(())
+}
+
+/// Claims up to `limit` messages that are due (or whose earlier claim lapsed) for this
+/// worker. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several instances claim at once
+/// without ever claiming the same row; SQLite has one writer, which serialises claims.
+pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
+    let now = Utc::now().timestamp();
+    const DUE: &str = "(status = 'pending' AND next_attempt_at <= $1) \
+                       OR (status = 'sending' AND claimed_until < $1)";
+    let rows = match db {
+        Db::Sqlite { writer, .. } => {
+            sqlx::query_as(&format!(
+                "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
+                 attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2) \
+                 RETURNING id, recipient, subject, text_body, html_body, attempts"
+            ))
+            .bind(now)
+            .bind(limit)
+            .bind(LEASE_SECS)
+            .fetch_all(writer)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(&format!(
+                "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
+                 attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2 \
+                              FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, recipient, subject, text_body, html_body, attempts"
+            ))
+            .bind(now)
+            .bind(limit)
+            .bind(LEASE_SECS)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows)
+}
+
+/// Marks a message delivered and drops its bodies.
+pub async fn delivered(db: &Db, id: i64) -> Result<(), DbError> {
+    let now = Utc::now().timestamp();
+    with_db_write!(db, pool => {
+        sqlx::query(
+            "UPDATE mail_outbox SET status = 'sent', sent_at = $1, text_body = '', \
+             html_body = '', claimed_until = NULL, last_error = NULL WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(drop)
+    })?;
+    Ok(())
+}
+
+/// The wait before attempt `attempts + 1`, in seconds: 5 s, doubling, at most an hour, so
+/// a mail server that is down for a restart costs seconds and one down for hours still
+/// gets every message (the twelve attempts span about three and a half hours).
+pub fn backoff_secs(attempts: i32) -> i64 {
+    let doublings = u32::try_from(attempts.clamp(1, 12) - 1).unwrap_or(0);
+    (5 * 2_i64.pow(doublings)).min(3600)
+}
+
+/// Records a failed delivery: due again after [`backoff_secs`], or dead after
+/// [`MAX_ATTEMPTS`]. Returns whether it is dead.
+pub async fn failed(db: &Db, claimed: &Claimed, error: &str) -> Result<bool, DbError> {
+    let dead = claimed.attempts >= MAX_ATTEMPTS;
+    let next = Utc::now().timestamp() + backoff_secs(claimed.attempts);
+    let status = if dead { "dead" } else { "pending" };
+    with_db_write!(db, pool => {
+        sqlx::query(
+            "UPDATE mail_outbox SET status = $1, next_attempt_at = $2, last_error = $3, \
+             claimed_until = NULL WHERE id = $4",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .bind(claimed.id)
+        .execute(pool)
+        .await
+        .map(drop)
+    })?;
+    Ok(dead)
+}
+
+/// Deletes delivered rows older than the retention period; returns how many.
+pub async fn prune(db: &Db) -> Result<u64, DbError> {
+    let before = Utc::now().timestamp() - RETENTION_SECS;
+    let done = with_db_write!(db, pool => {
+        sqlx::query("DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(to: &str) -> Message {
+        Message {
+            to: to.into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_once_retries_and_dies() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        enqueue(&db, &message("a@example.com")).await.unwrap();
+        enqueue(&db, &message("b@example.com")).await.unwrap();
+        let first = claim(&db, 10).await.unwrap();
+        assert_eq!(first.len(), 2);
+        // Claimed rows are nobody else's until their lease lapses.
+        assert!(claim(&db, 10).await.unwrap().is_empty());
+        delivered(&db, first[0].id).await.unwrap();
+        assert!(!failed(&db, &first[1], "connection refused").await.unwrap());
+        // Not due again before its backoff.
+        assert!(claim(&db, 10).await.unwrap().is_empty());
+        let dead = Claimed {
+            attempts: MAX_ATTEMPTS,
+            ..claim_row(&first[1])
+        };
+        assert!(failed(&db, &dead, "still refused").await.unwrap());
+    }
+
+    fn claim_row(c: &Claimed) -> Claimed {
+        Claimed {
+            id: c.id,
+            recipient: c.recipient.clone(),
+            subject: c.subject.clone(),
+            text_body: c.text_body.clone(),
+            html_body: c.html_body.clone(),
+            attempts: c.attempts,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(
+            (1..=12).map(backoff_secs).collect::<Vec<_>>(),
+            [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
+        );
+    }
+}
