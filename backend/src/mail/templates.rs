@@ -99,8 +99,13 @@ mod tests {
             "{}",
             message.html
         );
-        assert!(message
-            .html
-            .contains("href=\"https://auth.example.com/signin\""));
+        // (minijinja's HTML escaping also writes `/` as `&#x2f;`; browsers read it back.)
+        assert!(
+            message
+                .html
+                .contains("href=\"https:&#x2f;&#x2f;auth.example.com&#x2f;signin\""),
+            "{}",
+            message.html
+        );
     }
 }
