@@ -96,6 +96,19 @@ impl std::str::FromStr for IpNet {
     }
 }
 
+/// One `X-Forwarded-For` entry: an address, with or without a port (`203.0.113.7:8080`,
+/// `[2001:db8::5]:443`, `[2001:db8::5]`), as proxies write them.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
+}
+
 /// The client of a connection from `peer` carrying `forwarded_for`: the nearest
 /// `X-Forwarded-For` hop that no trusted proxy vouches for, or `peer` itself when it is not
 /// a trusted proxy. IPv4-mapped IPv6 addresses come back as IPv4.
@@ -108,7 +121,7 @@ pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> 
     // is the client.
     let mut client = peer;
     for hop in forwarded_for.unwrap_or_default().rsplit(',') {
-        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+        let Some(ip) = parse_hop(hop.trim()) else {
             break;
         };
         client = ip;
@@ -156,6 +169,18 @@ mod tests {
             resolve(ip("10.0.0.2"), Some("1.2.3.4"), &[]),
             ip("10.0.0.2")
         );
+        // Ports and brackets, as some proxies write them.
+        for (hop, client) in [
+            ("198.51.100.7:8080", "198.51.100.7"),
+            ("[2001:db8::5]:443", "2001:db8::5"),
+            ("[2001:db8::5]", "2001:db8::5"),
+        ] {
+            assert_eq!(
+                resolve(ip("10.0.0.2"), Some(hop), &trusted),
+                ip(client),
+                "{hop}"
+            );
+        }
     }
 
     #[test]

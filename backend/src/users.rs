@@ -1,5 +1,6 @@
 //! The users table: queries, and the rules for usernames and email addresses.
 
+use caseless::Caseless;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
@@ -124,13 +125,21 @@ impl From<sqlx::Error> for UserError {
 }
 
 /// The identity of a username or email address, the value uniqueness and sign-in compare:
-/// Unicode NFKC (as Django normalises usernames) and lowercase, so `Admin`, `admin` and
-/// `ａｄｍｉｎ` are one name.
+/// Unicode compatibility caseless matching (NFKC, as Django normalises usernames, and full
+/// case folding), so `Admin`, `admin`, `ａｄｍｉｎ` are one name, as are `straße` and
+/// `STRASSE`.
 pub fn identity_key(value: &str) -> String {
-    // NFKC first (full-width `ａｄｍｉｎ` is `admin`), then lowercase, then NFKC again
-    // because lowercasing can undo a normal form.
-    let lower = value.nfkc().collect::<String>().to_lowercase();
-    lower.nfkc().collect()
+    // Unicode's compatibility caseless match (D146): NFKD(fold(NFKD(fold(NFD(x))))), then
+    // NFC to keep keys short. Full case folding, not lowercasing: `ΚΟΣΜΟΣ` and `κοσμοσ`,
+    // `straße` and `STRASSE` are one name.
+    value
+        .nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkd()
+        .nfc()
+        .collect()
 }
 
 /// Django's `AbstractBaseUser.normalize_username`: the username in Unicode NFKC, so that
@@ -351,8 +360,8 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
     Ok(row.map(|(id,)| id))
 }
 
-/// The name of the one-off step that recomputes identity keys with NFKC.
-const NFKC_KEYS: &str = "identity_keys_nfkc";
+/// The name of the one-off step that recomputes identity keys (compatibility caseless).
+const NFKC_KEYS: &str = "identity_keys_caseless";
 
 /// Data steps that SQL cannot do on both engines, run once per database after the schema
 /// migrations (at start-up and by `server migrate`): recompute every identity key with
@@ -505,5 +514,11 @@ mod tests {
     #[test]
     fn identity_keys_fold_unicode_case() {
         assert_eq!(identity_key("ÉMILE"), identity_key("émile"));
+        assert_eq!(identity_key("ΚΟΣΜΟΣ"), identity_key("κοσμοσ"));
+        assert_eq!(identity_key("κόσμος"), identity_key("ΚΌΣΜΟΣ"));
+        assert_eq!(identity_key("straße"), identity_key("STRASSE"));
+        assert_eq!(identity_key("ａｄｍｉｎ１２３"), identity_key("Admin123"));
+        assert_eq!(identity_key("e\u{301}"), identity_key("É"));
+        assert_ne!(identity_key("admin"), identity_key("admín"));
     }
 }

@@ -1,6 +1,7 @@
--- Browser sessions are stored under SHA-256 (hex) of their id, never the id itself: the
--- cookie is the only place the id exists, so a copy of this table (a backup, a replica, a
--- dump) names no session anyone could present. SQLite has no SHA-256 in SQL, so existing
+-- Browser sessions are stored under SHA-256 (hex) of their id, never the id itself, and
+-- their data (which holds the browser's refresh token) sealed under a key derived from the
+-- id: the cookie is the only place the id exists, so a copy of this table (a backup, a
+-- replica, a dump) opens no session. Existing rows cannot be sealed in SQL, so existing
 -- sessions end here: their token families are revoked (the tokens their pages held stop
 -- working) and the rows deleted; those browsers sign in again.
 UPDATE token_families

@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
-use crate::auth::jwt::Claims;
+use crate::auth::jwt::{Claims, JwtError};
 use crate::auth::tokens::TokenError;
 use crate::state::AppState;
 use crate::users::User;
@@ -41,15 +41,20 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let Ok(value) = value.to_str() else {
-        return Ok(None);
-    };
-    let mut parts = value.split_ascii_whitespace();
-    if parts.next() != Some("Bearer") {
+    // Bytes, as simplejwt reads them: a header that is not ASCII is still a Bearer
+    // header, and its token simply is not valid.
+    let mut parts = value
+        .as_bytes()
+        .split(u8::is_ascii_whitespace)
+        .filter(|part| !part.is_empty());
+    if parts.next() != Some(&b"Bearer"[..]) {
         return Ok(None);
     }
     match (parts.next(), parts.next()) {
-        (Some(token), None) => Ok(Some(token)),
+        (Some(token), None) => match std::str::from_utf8(token) {
+            Ok(token) if token.is_ascii() => Ok(Some(token)),
+            _ => Err(ApiError::BearerNotValid(JwtError::Invalid)),
+        },
         _ => Err(ApiError::BadAuthorizationHeader),
     }
 }
@@ -119,5 +124,10 @@ mod tests {
         assert_eq!(bearer_token(&headers("bearer abc")).unwrap(), None);
         assert!(bearer_token(&headers("Bearer")).is_err());
         assert!(bearer_token(&headers("Bearer a b")).is_err());
+        // Not ASCII: still a Bearer header, with a token that is not valid.
+        let mut h = HeaderMap::new();
+        let value = axum::http::HeaderValue::from_bytes(b"Bearer abc\xc3\xa9").unwrap();
+        h.insert(header::AUTHORIZATION, value);
+        assert!(matches!(bearer_token(&h), Err(ApiError::BearerNotValid(_))));
     }
 }

@@ -124,8 +124,9 @@ fn social_error(error: SocialError) -> ApiError {
             )
         }
         SocialError::CodeRefused(detail) => {
+            // The provider's words go to the log only: they are not ours to repeat.
             tracing::info!(%detail, "Google refused the authorization code");
-            refused(format!("The code was refused by Google: {detail}"))
+            refused("The code was refused by Google.")
         }
         other => {
             tracing::info!(error = %other, "Google ID token refused");

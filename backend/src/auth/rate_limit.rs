@@ -123,6 +123,19 @@ redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now)
 return 0
 ";
 
+/// The budget an address counts against: IPv4 addresses one by one, IPv6 addresses by
+/// their /64, the smallest block one subscriber gets (RFC 6177), so that hopping through
+/// one's own 2^64 addresses buys nothing.
+fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
 }
@@ -183,7 +196,7 @@ impl RateLimits {
 
     /// A sign-in attempt (password or social) from `ip`.
     pub async fn login_ip(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.check(Limit::LoginIp, &ip.to_string()).await
+        self.check(Limit::LoginIp, &ip_key(ip)).await
     }
 
     /// A password attempt on one account (or on one unknown name).
@@ -197,12 +210,12 @@ impl RateLimits {
 
     /// A sign-up from `ip`.
     pub async fn register(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.check(Limit::Register, &ip.to_string()).await
+        self.check(Limit::Register, &ip_key(ip)).await
     }
 
     /// A refresh-token exchange from `ip`.
     pub async fn refresh(&self, ip: IpAddr) -> Result<(), RateLimited> {
-        self.check(Limit::Refresh, &ip.to_string()).await
+        self.check(Limit::Refresh, &ip_key(ip)).await
     }
 
     /// The one guard every limit goes through.
@@ -368,6 +381,17 @@ mod tests {
         for _ in 0..100 {
             assert!(limits.login_ip(ip).await.is_ok() && limits.register(ip).await.is_ok());
         }
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            ip_key(ip("2001:db8:1:2::1")),
+            ip_key(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(ip_key(ip("2001:db8:1:2::1")), ip_key(ip("2001:db8:1:3::1")));
+        assert_eq!(ip_key(ip("::ffff:192.0.2.1")), "192.0.2.1");
     }
 
     #[test]

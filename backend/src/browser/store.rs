@@ -4,6 +4,11 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -51,17 +56,65 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
-fn encode(record: &Record) -> Result<String, session_store::Error> {
-    serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+/// The cipher for one session's data: XChaCha20-Poly1305 under a key derived from the
+/// session id (HMAC-SHA-256 of a fixed label, keyed with the id). The record holds the
+/// browser's token family, refresh token included; without the cookie, a copy of the
+/// table opens nothing (the same reasoning as for [`id_hash`]).
+fn cipher(id: &Id) -> XChaCha20Poly1305 {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(id.to_string().as_bytes())
+        .expect("HMAC takes any key");
+    mac.update(b"leptos-auth-starter session data v1");
+    XChaCha20Poly1305::new(&mac.finalize().into_bytes())
+}
+
+/// The record's data as stored: base64url of a random 24-byte nonce and the sealed JSON,
+/// bound to the row's key.
+fn seal(record: &Record) -> Result<String, session_store::Error> {
+    let json = serde_json::to_vec(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let aad = id_hash(&record.id);
+    let sealed = cipher(&record.id)
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: &json,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// The data of the row `id` names; a row that does not open is no session.
+fn open(id: &Id, stored: &str) -> Option<HashMap<String, serde_json::Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(stored).ok()?;
+    if bytes.len() < 24 {
+        return None;
+    }
+    let (nonce, sealed) = bytes.split_at(24);
+    let aad = id_hash(id);
+    let json = cipher(id)
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: aad.as_bytes(),
+            },
+        )
+        .ok()?;
+    serde_json::from_slice(&json).ok()
 }
 
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = encode(record)?;
         // 128 random bits make a collision practically impossible; if one happens anyway,
         // draw again rather than overwrite somebody else's session.
         loop {
+            let data = seal(record)?;
             let inserted = with_db_write!(&self.db, pool => {
                 sqlx::query(
                     "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
@@ -83,7 +136,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = encode(record)?;
+        let data = seal(record)?;
         with_db_write!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
@@ -116,8 +169,9 @@ impl SessionStore for DbSessionStore {
         let Some((data, expires_at)) = row else {
             return Ok(None);
         };
-        let data: HashMap<String, serde_json::Value> =
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let Some(data) = open(id, &data) else {
+            return Ok(None);
+        };
         let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
         Ok(Some(Record {
             id: *id,
@@ -201,6 +255,14 @@ mod tests {
         assert_eq!(keys, [(id_hash(&rec.id),)]);
         assert_ne!(keys[0].0, rec.id.to_string());
         assert_eq!(keys[0].0.len(), 64);
+        // Nor the data in the clear: it opens with the id only.
+        let stored: Vec<(String,)> = with_db!(&store.db, pool => {
+            sqlx::query_as("SELECT data FROM sessions").fetch_all(pool).await
+        })
+        .unwrap();
+        assert!(!stored[0].0.contains("\"n\""), "{}", stored[0].0);
+        assert_eq!(open(&rec.id, &stored[0].0), Some(rec.data.clone()));
+        assert_eq!(open(&Id::default(), &stored[0].0), None);
     }
 
     #[tokio::test]

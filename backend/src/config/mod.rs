@@ -535,8 +535,20 @@ mod tests {
             ConfigError::MissingInProduction("SESSION_SECRET")
         ));
 
-        let mut ok = base.to_vec();
-        ok.extend_from_slice(&["--jwt-signing-key", &long, "--session-secret", &long]);
+        let mut no_mail = base.to_vec();
+        no_mail.extend_from_slice(&["--jwt-signing-key", &long, "--session-secret", &long]);
+        let err = Config::from_settings(settings(&no_mail)).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingInProduction("EMAIL_URL")));
+        // No mail at all only when the operator says so.
+        let mut none = no_mail.clone();
+        none.extend_from_slice(&["--email-url", "none"]);
+        assert_eq!(
+            Config::from_settings(settings(&none)).unwrap().email,
+            crate::mail::Transport::Disabled
+        );
+
+        let mut ok = no_mail.clone();
+        ok.extend_from_slice(&["--email-url", "smtps://u:p@mail.example.com"]);
         let config = Config::from_settings(settings(&ok)).unwrap();
         assert_eq!(config.public_url, "https://auth.example.com");
         // Production never writes generated secrets.
@@ -622,6 +634,8 @@ mod tests {
             "https://a.example",
             "--session-secret",
             &long,
+            "--email-url",
+            "smtp://mail.a.example",
         ]))
         .unwrap();
         assert!(config.jwt_private_key.is_some());

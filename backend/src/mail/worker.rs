@@ -162,12 +162,12 @@ impl Mailer {
         match &self.sender {
             Sender::Disabled => Err("mail is disabled (EMAIL_URL=none)".into()),
             Sender::Console => {
-                tracing::info!(
-                    "mail (console: no EMAIL_URL)\n---------- mail ----------\nFrom: {}\nTo: {}\nSubject: {}\n\n{}\n--------------------------",
-                    self.from,
-                    message.recipient,
-                    message.subject,
-                    message.text_body
+                // One readable block (the log escapes line breaks, so not through it),
+                // as Django's console backend writes it.
+                tracing::info!(to = %message.recipient, "mail written to the log (no EMAIL_URL)");
+                println!(
+                    "---------- mail ----------\nFrom: {}\nTo: {}\nSubject: {}\n\n{}\n--------------------------",
+                    self.from, message.recipient, message.subject, message.text_body
                 );
                 Ok(())
             }

@@ -140,7 +140,11 @@ impl ExternalProfile {
         }
         let tidy = |s: &str| -> String {
             s.chars()
-                .filter(|c| !c.is_control())
+                .filter(|c| {
+                    !c.is_control()
+                        && !('\u{202A}'..='\u{202E}').contains(c)
+                        && !('\u{2066}'..='\u{2069}').contains(c)
+                })
                 .collect::<String>()
                 .trim()
                 .chars()

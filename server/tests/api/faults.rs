@@ -161,6 +161,90 @@ async fn usernames_are_normalised_with_nfkc(app: TestApp) {
     assert_eq!((status, body), (400, json!({"username": [USERNAME_TAKEN]})));
 }
 
+async fn case_folding_is_full_unicode_folding(app: TestApp) {
+    for (first, second) in [("ΚΟΣΜΟΣ", "κοσμοσ"), ("straße", "STRASSE")] {
+        app.register(first, "").await;
+        let res = app
+            .post_json(
+                "/api/auth/register/",
+                &json!({"username": second, "password1": GOOD_PASSWORD,
+                        "password2": GOOD_PASSWORD}),
+            )
+            .await;
+        let (status, body) = status_and_json(res).await;
+        assert_eq!(
+            (status, body),
+            (400, json!({"username": [USERNAME_TAKEN]})),
+            "{second}"
+        );
+        let (status, login) = status_and_json(app.login(second, GOOD_PASSWORD).await).await;
+        assert_eq!(
+            (status, login["user"]["username"].clone()),
+            (200, json!(first))
+        );
+    }
+}
+
+async fn names_refuse_control_and_direction_characters(app: TestApp) {
+    let login = app.register("nomen", "").await;
+    let token = access(&login);
+    for bad in [
+        "x\u{1}y",
+        "a\u{1b}[31mred",
+        "evil\u{202e}txt.exe",
+        "p\u{7f}q",
+        "i\u{2066}so",
+    ] {
+        for field in ["first_name", "last_name"] {
+            let (status, body) =
+                status_and_json(patch(&app, &token, &json!({ field: bad })).await).await;
+            assert_eq!(status, 400, "{field} {bad:?}");
+            assert_eq!(
+                body[field],
+                json!(["Enter a name without control characters or text-direction overrides."]),
+                "{field} {bad:?}"
+            );
+        }
+    }
+    // Letters of every script stay welcome, right-to-left marks included.
+    let (status, _) = status_and_json(
+        patch(
+            &app,
+            &token,
+            &json!({"first_name": "سارا\u{200f}", "last_name": "Ødegård"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+async fn a_bearer_header_that_is_not_ascii_is_a_refused_token(app: TestApp) {
+    app.register("asc", "").await;
+    for path in [
+        "/api/auth/login/",
+        "/api/auth/register/",
+        "/api/auth/logout/",
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .header(
+                "authorization",
+                reqwest::header::HeaderValue::from_bytes(b"Bearer abc\xc3\xa9").unwrap(),
+            )
+            .json(&json!({"username": "asc", "password": GOOD_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Bearer realm=\"api\", error=\"invalid_token\""
+        );
+    }
+}
+
 async fn email_local_parts_are_ascii(app: TestApp) {
     for email in ["josé@example.com", "ｊｏｓｅ@example.com", "ü@example.com"] {
         let res = app
@@ -466,6 +550,19 @@ async fn session_ids_are_stored_only_as_hashes(app: TestApp) {
     let expected = hex_of(&sha2::Sha256::digest(cookie.as_bytes()));
     assert!(stored.iter().all(|(k,)| *k != cookie));
     assert!(stored.iter().any(|(k,)| *k == expected), "{stored:?}");
+    // Nor is the record readable: it holds the browser's refresh token.
+    let sql = "SELECT data FROM sessions";
+    let data: Vec<(String,)> = match &app.state.db {
+        backend::Db::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+        backend::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+    }
+    .unwrap();
+    assert!(!data.is_empty());
+    assert!(
+        data.iter()
+            .all(|(d,)| !d.contains("eyJ") && !d.contains("refresh")),
+        "{data:?}"
+    );
     // And the session works from the cookie alone.
     assert!(browser.page("/profile").await.contains(">hashy<"));
 }
@@ -476,6 +573,9 @@ fn hex_of(bytes: &[u8]) -> String {
 
 crate::on_both_databases!(
     a_null_character_is_refused_in_every_field,
+    case_folding_is_full_unicode_folding,
+    names_refuse_control_and_direction_characters,
+    a_bearer_header_that_is_not_ascii_is_a_refused_token,
     web_forms_refuse_null_characters_in_words,
     usernames_are_normalised_with_nfkc,
     email_local_parts_are_ascii,
@@ -534,6 +634,16 @@ async fn one_budget_per_account_whichever_name_is_typed() {
     assert_eq!(wrong_login(&app, "203.0.113.9", "GHOST").await, 429);
     // Another account is untouched.
     assert_eq!(wrong_login(&app, "192.0.2.1", "ada").await, 400);
+
+    // An IPv6 client's budget is its /64: hopping through its own addresses buys nothing.
+    for i in 1..=3 {
+        assert_eq!(
+            wrong_login(&app, &format!("2001:db8:7:7::{i}"), &format!("v6-{i}")).await,
+            400
+        );
+    }
+    assert_eq!(wrong_login(&app, "2001:db8:7:7:ffff::1", "v6-9").await, 429);
+    assert_eq!(wrong_login(&app, "2001:db8:7:8::1", "v6-9").await, 400);
 }
 
 /// Two instances, attempts alternating between them: one budget.
