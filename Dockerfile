@@ -2,7 +2,8 @@
 # Build:  docker build -t leptos-auth-starter .
 # Probes: GET /healthz (alive) and GET /readyz (database reachable).
 # Run:    docker run -p 3000:3000 -e APP_ENV=production -e PUBLIC_URL=https://... \
-#           -e JWT_SIGNING_KEY=... -e SESSION_SECRET=... -v las-data:/data leptos-auth-starter
+#           -e JWT_SIGNING_KEY=... -e SESSION_SECRET=... -e EMAIL_URL=smtp://... \
+#           -v las-data:/data leptos-auth-starter
 
 FROM rust:1-bookworm AS build
 RUN apt-get update \

@@ -221,6 +221,19 @@ pub struct ProtectedBody {
 #[allow(dead_code)] // Documentation only.
 pub struct EmptyBody {}
 
+/// What every operation that reads a body may answer besides its own: a body that is too
+/// large or of a type none of the parsers takes.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Documentation only.
+enum BodyErrors {
+    /// Over the 2.5 MiB limit (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
+    #[response(status = 413, description = "Body over 2.5 MiB")]
+    TooLarge(MessageBody),
+    /// Not JSON, form-encoded or multipart.
+    #[response(status = 415, description = "Unsupported content type")]
+    Unsupported(MessageBody),
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -248,8 +261,7 @@ impl Modify for BearerAuth {
         (status = 201, description = "Account created and signed in", body = LoginBody),
         (status = 400, description = "Field errors, or an unreadable body (`detail`)", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
         (status = 429, description = "Too many sign-ups from this address", body = MessageBody),
     ))]
 #[allow(dead_code)]
@@ -265,8 +277,7 @@ fn register() {}
         (status = 200, description = "Signed in", body = LoginBody),
         (status = 400, description = "Field errors or bad credentials (`non_field_errors`)", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
         (status = 429, description = "Too many attempts from this address or on this account", body = MessageBody),
     ))]
 #[allow(dead_code)]
@@ -283,8 +294,7 @@ fn login() {}
         (status = 400, description = "Missing or unverifiable token, refused code", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
         (status = 404, description = "Google sign-in is not configured", body = MessageBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
         (status = 429, description = "Too many sign-in attempts from this address", body = MessageBody),
         (status = 503, description = "Google could not be reached", body = MessageBody),
     ))]
@@ -301,8 +311,7 @@ fn google() {}
         (status = 200, description = "The sign-in is ended (or there was none to end). A Bearer access token names the sign-in when no refresh token is sent.", body = MessageBody),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 401, description = "A refused refresh token or Bearer header", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
     ))]
 #[allow(dead_code)]
 fn logout() {}
@@ -327,8 +336,7 @@ fn user_get() {}
         (status = 200, description = "Updated", body = UserDetails),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 401, description = "No or a refused Bearer token", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
     ))]
 #[allow(dead_code)]
 fn user_put() {}
@@ -344,8 +352,7 @@ fn user_put() {}
         (status = 200, description = "Updated", body = UserDetails),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 401, description = "No or a refused Bearer token", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
     ))]
 #[allow(dead_code)]
 fn user_patch() {}
@@ -361,8 +368,7 @@ fn user_patch() {}
         (status = 200, description = "Changed; every other sign-in of the account is ended, this one stays", body = MessageBody),
         (status = 400, description = "Field errors (a wrong old password hides the others)", body = FieldErrorsBody),
         (status = 401, description = "No or a refused Bearer token", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
         (status = 429, description = "Too many attempts on this account", body = MessageBody),
     ))]
 #[allow(dead_code)]
@@ -378,8 +384,7 @@ fn password_change() {}
         (status = 200, description = "The token would be accepted where it is used", body = EmptyBody),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 401, description = "The token would be refused", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
     ))]
 #[allow(dead_code)]
 fn verify() {}
@@ -394,8 +399,7 @@ fn verify() {}
         (status = 200, description = "A new access token (and, with rotation, refresh token)", body = RefreshBody),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 401, description = "No, or a refused, refresh token", body = DetailBody),
-        (status = 413, description = "Body over 2.5 MiB", body = MessageBody),
-        (status = 415, description = "Unsupported content type", body = MessageBody),
+        BodyErrors,
         (status = 429, description = "Too many refreshes from this address", body = MessageBody),
     ))]
 #[allow(dead_code)]
@@ -523,6 +527,11 @@ mod tests {
     fn paths_and_methods_match_the_router() {
         let spec = document();
         assert_eq!(spec["openapi"], "3.1.0");
+        // Body-reading operations declare the body errors (shared through `BodyErrors`).
+        let register = &spec["paths"]["/api/auth/register/"]["post"]["responses"];
+        for status in ["201", "400", "401", "413", "415", "429"] {
+            assert!(register.get(status).is_some(), "register answers {status}");
+        }
         // Every operation is an object whose request body, if any, is one too.
         for item in spec["paths"].as_object().unwrap().values() {
             for operation in item.as_object().unwrap().values() {

@@ -1,4 +1,5 @@
-//! `POST /profile`: edit username, first and last name (the API's PATCH rules).
+//! The profile page's forms: `POST /profile` edits username, first and last name (the
+//! API's PATCH rules); `POST /profile/password` changes the password.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -9,19 +10,33 @@ use super::next::sign_in_url;
 use super::redirect::{see_other, see_other_with};
 use crate::accounts;
 use crate::browser::flash::Flash;
+use crate::browser::sessions::Current;
 use crate::state::AppState;
 
+/// The signed-in user of a profile form, or where to send the browser instead: the
+/// sign-in page when nobody is signed in, the profile with a "try again" for `form` when
+/// the session could not be read.
+async fn signed_in_on_profile(
+    state: &AppState,
+    session: &Session,
+    form: &str,
+) -> Result<Current, Response> {
+    match state.browser.sessions.current(session).await {
+        Ok(Some(current)) => Ok(current),
+        Ok(None) => Err(see_other(&sign_in_url("/profile"))),
+        Err(error) => Err(see_other_with(
+            state,
+            "/profile",
+            &feedback::failure(form, error.into()),
+        )),
+    }
+}
+
+/// `POST /profile`.
 pub async fn submit(State(state): State<AppState>, session: Session, form: FormInput) -> Response {
-    let current = match state.browser.sessions.current(&session).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return see_other(&sign_in_url("/profile")),
-        Err(error) => {
-            return see_other_with(
-                &state,
-                "/profile",
-                &feedback::failure("profile", error.into()),
-            )
-        }
+    let current = match signed_in_on_profile(&state, &session, "profile").await {
+        Ok(current) => current,
+        Err(redirect) => return redirect,
     };
     let kept = form.keep(&["username", "first_name", "last_name"]);
     let fields = match form.into_fields("profile", kept.clone()) {
@@ -49,16 +64,9 @@ pub async fn change_password(
     session: Session,
     form: FormInput,
 ) -> Response {
-    let current = match state.browser.sessions.current(&session).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return see_other(&sign_in_url("/profile")),
-        Err(error) => {
-            return see_other_with(
-                &state,
-                "/profile",
-                &feedback::failure("password", error.into()),
-            )
-        }
+    let current = match signed_in_on_profile(&state, &session, "password").await {
+        Ok(current) => current,
+        Err(redirect) => return redirect,
     };
     // Nothing typed here is ever shown again.
     let fields = match form.into_fields("password", Default::default()) {
