@@ -3,7 +3,7 @@
 //! which its default leaves off: a stolen access token alone must not be able to change
 //! it), every other sign-in of the account ends, and the account's address is told.
 
-use crate::auth::password::{Passwords, Verification};
+use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::tokens::Tokens;
 use crate::db::{with_db_write, Db};
@@ -64,9 +64,14 @@ pub async fn change_password(
     };
 
     limits.login_account(&LoginKey::Account(user.id)).await?;
-    let verification = passwords
-        .verify(&old, user.password_hash.as_deref())
-        .await?;
+    // As at sign-in, nobody gets to make the server hash megabytes.
+    let verification = if old.len() > MAX_PASSWORD_BYTES {
+        Verification::Invalid
+    } else {
+        passwords
+            .verify(&old, user.password_hash.as_deref())
+            .await?
+    };
     if !matches!(verification, Verification::Valid { .. }) {
         return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
     }

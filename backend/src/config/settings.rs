@@ -170,8 +170,8 @@ pub struct Settings {
 
     /// Outgoing mail: `smtp://user:pass@host:587` (STARTTLS when the server offers it;
     /// `?tls=required` refuses a plain connection), `smtps://…:465` (implicit TLS), or `none`
-    /// (no mail: the flows that need it answer with an error). Required in production; in
-    /// development, without it, messages are written to the log.
+    /// (no mail: notices are dropped). Required in production; in development, without it,
+    /// messages are written to the log.
     #[arg(long, env = "EMAIL_URL", hide_env_values = true)]
     pub email_url: Option<String>,
 
@@ -183,7 +183,7 @@ pub struct Settings {
     )]
     pub email_from: String,
 
-    /// The product's name in mail and pages (Django's site name).
+    /// The product's name in mail (Django's site name).
     #[arg(long, env = "SITE_NAME", default_value = "leptos-auth-starter")]
     pub site_name: String,
 

@@ -122,7 +122,7 @@ pub async fn delivered(db: &Db, id: i64) -> Result<(), DbError> {
 
 /// The wait before attempt `attempts + 1`, in seconds: 5 s, doubling, at most an hour, so
 /// a mail server that is down for a restart costs seconds and one down for hours still
-/// gets every message (the twelve attempts span about three and a half hours).
+/// gets every message (the twelve attempts span about two and a half hours).
 pub fn backoff_secs(attempts: i32) -> i64 {
     let doublings = u32::try_from(attempts.clamp(1, 12) - 1).unwrap_or(0);
     (5 * 2_i64.pow(doublings)).min(3600)
@@ -148,6 +148,23 @@ pub async fn failed(db: &Db, claimed: &Claimed, error: &str) -> Result<bool, DbE
         .map(drop)
     })?;
     Ok(dead)
+}
+
+/// Gives a claimed message up at once (mail is switched off: `EMAIL_URL=none`), so that
+/// switching it on later does not send stale notices.
+pub async fn discard(db: &Db, id: i64, reason: &str) -> Result<(), DbError> {
+    with_db_write!(db, pool => {
+        sqlx::query(
+            "UPDATE mail_outbox SET status = 'dead', last_error = $1, text_body = '', \
+             html_body = '', claimed_until = NULL WHERE id = $2",
+        )
+        .bind(reason)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(drop)
+    })?;
+    Ok(())
 }
 
 /// Deletes delivered rows older than the retention period; returns how many.

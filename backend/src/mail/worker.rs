@@ -115,9 +115,6 @@ impl Mailer {
                     () = mailer.wake.notified() => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
-                if !mailer.is_enabled() {
-                    continue;
-                }
                 if let Err(error) = mailer.deliver_due().await {
                     tracing::warn!(%error, "mail outbox: could not claim messages");
                 }
@@ -139,6 +136,14 @@ impl Mailer {
                 return Ok(());
             }
             for message in batch {
+                if !self.is_enabled() {
+                    tracing::info!(
+                        id = message.id,
+                        "mail is switched off (EMAIL_URL=none); message dropped"
+                    );
+                    outbox::discard(&self.db, message.id, "EMAIL_URL=none").await?;
+                    continue;
+                }
                 match self.send(&message).await {
                     Ok(()) => outbox::delivered(&self.db, message.id).await?,
                     Err(error) => {

@@ -285,3 +285,27 @@ async fn mail_waits_for_the_server_to_come_back() {
     assert_eq!(received.len(), 1);
     assert!(received[0].contains("Subject: message 1"));
 }
+
+/// With mail switched off, a queued message is dropped, not kept to go out later.
+#[tokio::test]
+async fn with_mail_off_messages_are_dropped() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.email_url = Some("none".into())).await;
+    backend::mail::outbox::enqueue(&app.state.db, &message(1))
+        .await
+        .unwrap();
+    app.state.mailer.wake();
+    let sql = "SELECT status, text_body FROM mail_outbox";
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let rows: Vec<(String, String)> = match &app.state.db {
+            backend::Db::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+            backend::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        }
+        .unwrap();
+        if rows == [("dead".to_owned(), String::new())] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
