@@ -34,11 +34,17 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let forwarded = parts
+        // Every line, in order: a proxy may add its own line rather than append to the
+        // client's, and the nearest hops are in the last one. A line that is not text
+        // stops the walk at the peer.
+        let lines: Option<Vec<&str>> = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(ClientIp(resolve(peer, forwarded, &trusted.0)))
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = lines.map(|lines| lines.join(","));
+        Ok(ClientIp(resolve(peer, forwarded.as_deref(), &trusted.0)))
     }
 }
 

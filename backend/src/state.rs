@@ -91,7 +91,12 @@ impl AppState {
             user_cache.clone(),
         );
         crate::auth::password_rules::preload();
-        let rate_limits = RateLimits::new(config.rate_limits.as_ref(), &db).await?;
+        let rate_limits = RateLimits::new(
+            config.rate_limits.as_ref(),
+            &db,
+            config.session_secret.expose(),
+        )
+        .await?;
         let mailer = Arc::new(Mailer::new(db.clone(), &config.email, &config.email_from)?);
         Ok(AppState {
             passwords: Passwords::new(config.password_hash_concurrency),

@@ -75,7 +75,7 @@ impl From<&User> for UserDetails {
 /// A row to insert. The caller has applied the account rules; the unique indexes still
 /// decide between concurrent inserts.
 pub struct NewUser<'a> {
-    /// The username as typed (its lowercase key is derived here).
+    /// The username as typed (its identity key is derived here).
     pub username: &'a str,
     /// The address as typed; `None` for no address.
     pub email: Option<&'a str>,
@@ -258,7 +258,7 @@ const CLAIM_LOGIN_NAME: &str =
 
 /// A profile edit; `None` leaves a column as it is, `Some("")` clears a name.
 pub struct ProfileChange<'a> {
-    /// The new username (its lowercase key follows); `None` keeps it.
+    /// The new username (its identity key follows); `None` keeps it.
     pub username: Option<&'a str>,
     /// The new first name; `None` keeps it.
     pub first_name: Option<&'a str>,
@@ -285,11 +285,15 @@ pub async fn update_profile(
     let new_key = change.username.map(identity_key);
     with_db_write!(db, pool => {
         let mut tx = pool.begin().await?;
-        let old: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT username_key, email_key FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        // A no-op write that locks the row (on PostgreSQL; SQLite has one writer anyway),
+        // so that two renames of one account cannot both read the same old name.
+        let old: Option<(String, Option<String>)> = sqlx::query_as(
+            "UPDATE users SET username_key = username_key WHERE id = $1 \
+             RETURNING username_key, email_key",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((old_key, email_key)) = old else {
             return Ok(None);
         };
@@ -365,7 +369,7 @@ const NFKC_KEYS: &str = "identity_keys_caseless";
 
 /// Data steps that SQL cannot do on both engines, run once per database after the schema
 /// migrations (at start-up and by `server migrate`): recompute every identity key with
-/// [`identity_key`] (keys were lowercase only before NFKC). A key that would clash with
+/// [`identity_key`] (keys were lowercased only, before). A key that would clash with
 /// another account's is left as it was, with a warning naming both accounts.
 pub async fn migrate_data(db: &Db) -> Result<(), DbError> {
     let done: Option<(String,)> = with_db!(db, pool => {
@@ -402,14 +406,25 @@ pub async fn migrate_data(db: &Db) -> Result<(), DbError> {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            for key in [Some(&username_key), email_key.as_ref()].into_iter().flatten() {
+            let claimed = sqlx::query(CLAIM_LOGIN_NAME)
+                .bind(&username_key)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if claimed.rows_affected() != 1 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "login name {username_key:?} is taken"
+                )));
+            }
+            // The address claims its own name only when it differs from the username.
+            if let Some(key) = email_key.as_ref().filter(|k| **k != username_key) {
                 let claimed = sqlx::query(CLAIM_LOGIN_NAME)
                     .bind(key)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                if claimed.rows_affected() != 1 && Some(key) == Some(&username_key) {
-                    return Err(sqlx::Error::Protocol(format!("login name {key:?} is taken")));
+                if claimed.rows_affected() != 1 {
+                    tracing::warn!(user_id = id, "this account's address is another account's username");
                 }
             }
             tx.commit().await
@@ -440,6 +455,16 @@ pub async fn migrate_data(db: &Db) -> Result<(), DbError> {
         tracing::info!(accounts = changed, "identity keys normalised (NFKC)");
     }
     Ok(())
+}
+
+/// Control characters (which a terminal or log would act on) and the bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which make a name
+/// read differently from what it holds (CVE-2021-42574, "Trojan Source"). Names are shown
+/// to people and written to logs, so neither belongs in one.
+pub fn is_hidden_character(c: char) -> bool {
+    c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 /// Django's `UnicodeUsernameValidator`: letters, digits and `@ . + - _`.
@@ -509,6 +534,34 @@ mod tests {
         assert!(!email_is_valid("a b@example.com"));
         assert!(!email_is_valid("a@example.123"));
         assert!(!email_is_valid(".a@example.com"));
+    }
+
+    #[tokio::test]
+    async fn the_data_step_rekeys_a_username_that_is_also_the_address() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        // A row keyed the old way (lowercase only): full-width letters stay full-width.
+        with_db_write!(&db, pool => {
+            sqlx::query(
+                "INSERT INTO users (username, username_key, email, email_key, date_joined) \
+                 VALUES ('ＡＮＮＡ@x.org', 'ａｎｎａ@x.org', 'ＡＮＮＡ@x.org', 'ａｎｎａ@x.org', \
+                 '2026-01-01T00:00:00Z')",
+            )
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+        .unwrap();
+        with_db_write!(&db, pool => {
+            sqlx::query("DELETE FROM data_migrations").execute(pool).await.map(drop)
+        })
+        .unwrap();
+        migrate_data(&db).await.unwrap();
+        let keys: Vec<(String,)> = with_db!(&db, pool => {
+            sqlx::query_as("SELECT name_key FROM login_names").fetch_all(pool).await
+        })
+        .unwrap();
+        assert_eq!(keys, [("anna@x.org".to_owned(),)]);
+        assert!(find_by_login(&db, "Anna@X.org").await.unwrap().is_some());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::tokens::Tokens;
-use crate::db::{with_db_write, Db};
+use crate::db::{with_db, with_db_write, Db};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
 use crate::mail::templates::PasswordChanged;
@@ -64,13 +64,21 @@ pub async fn change_password(
     };
 
     limits.login_account(&LoginKey::Account(user.id)).await?;
+    // The stored hash as it is now, not a cached row: a change made a moment ago on
+    // another instance must not be checkable against the password it replaced.
+    let current_hash: Option<(Option<String>,)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user.id)
+            .fetch_optional(pool)
+            .await
+    })
+    .map_err(crate::db::DbError::Query)?;
+    let current_hash = current_hash.ok_or(AccountError::NotFound)?.0;
     // As at sign-in, nobody gets to make the server hash megabytes.
     let verification = if old.len() > MAX_PASSWORD_BYTES {
         Verification::Invalid
     } else {
-        passwords
-            .verify(&old, user.password_hash.as_deref())
-            .await?
+        passwords.verify(&old, current_hash.as_deref()).await?
     };
     if !matches!(verification, Verification::Valid { .. }) {
         return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
@@ -106,13 +114,32 @@ pub async fn change_password(
         None => None,
     };
     let now = chrono::Utc::now().timestamp();
-    let revoked: Vec<(String,)> = with_db_write!(db, pool => async {
+    let outcome: Option<Vec<(String,)>> = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(&hash)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
+        // The sign-in making the change must still be live (it may have been ended a
+        // moment ago elsewhere), and the hash must still be the one just verified: two
+        // racing changes cannot both win.
+        let live: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM token_families WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(keep_sid)
+        .bind(user.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if live.is_none() {
+            return Ok(None);
+        }
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+        )
+        .bind(&hash)
+        .bind(user.id)
+        .bind(current_hash.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Ok(None);
+        }
         let revoked = sqlx::query_as(
             "UPDATE token_families SET revoked_at = $1, revoked_reason = 'password changed' \
              WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
@@ -126,10 +153,14 @@ pub async fn change_password(
             enqueue_in!(&mut *tx, notice).await?;
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(revoked)
+        Ok::<_, sqlx::Error>(Some(revoked))
     }
     .await)
     .map_err(crate::db::DbError::Query)?;
+    // Lost a race, or signed out meanwhile: the old password no longer holds.
+    let Some(revoked) = outcome else {
+        return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
+    };
     for (sid,) in &revoked {
         tokens.revocations().insert(sid, now);
     }

@@ -11,18 +11,6 @@ use super::{rules, AccountError};
 pub const HIDDEN_CHARACTERS: &str =
     "Enter a name without control characters or text-direction overrides.";
 
-/// Control characters (which a terminal or log would act on) and the bidirectional
-/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which make a name
-/// read differently from what it holds (CVE-2021-42574, "Trojan Source"). Names are shown
-/// to people and written to logs, so neither belongs in one.
-fn has_hidden_characters(name: &str) -> bool {
-    name.chars().any(|c| {
-        c.is_control()
-            || ('\u{202A}'..='\u{202E}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    })
-}
-
 /// Applies `username`, `first_name` and `last_name` (dj-rest-auth's
 /// `UserDetailsSerializer`; all optional when `partial`, as for `PATCH`) to the user's
 /// profile and returns the updated user. The email address is read-only here.
@@ -52,7 +40,10 @@ pub async fn update_profile(
     );
     let last_name = fields.text("last_name", Text::OPTIONAL.max(NAME_MAX_CHARS), &mut errors);
     for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
-        if value.as_deref().is_some_and(has_hidden_characters) {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(users::is_hidden_character))
+        {
             errors.add(field, HIDDEN_CHARACTERS);
         }
     }

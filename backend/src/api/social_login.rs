@@ -128,6 +128,12 @@ fn social_error(error: SocialError) -> ApiError {
             tracing::info!(%detail, "Google refused the authorization code");
             refused("The code was refused by Google.")
         }
+        SocialError::NoIdToken => refused("Google returned no ID token for this code."),
+        // Discovery, keys, UserInfo: what the provider said stays in the log.
+        SocialError::Provider(detail) => {
+            tracing::warn!(%detail, "Google answered unexpectedly");
+            refused("Google's answer could not be used. Try again later.")
+        }
         other => {
             tracing::info!(error = %other, "Google ID token refused");
             refused(format!("Invalid Google token: {other}."))

@@ -20,6 +20,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::config::{RateLimitConfig, RateLimitStore};
 use crate::db::Db;
 
@@ -85,13 +88,41 @@ impl Limit {
 #[derive(Debug)]
 pub struct RateLimits(Option<Limiters>);
 
-#[derive(Debug)]
 struct Limiters {
     config: RateLimitConfig,
     /// This process's limiters: the store with `memory`, the fallback otherwise.
     local: [DefaultKeyedRateLimiter<String>; 4],
     shared: Option<Shared>,
+    /// Keys the shared store's names, from the session secret.
+    key_mac: Hmac<Sha256>,
 }
+
+impl std::fmt::Debug for Limiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiters")
+            .field("config", &self.config)
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Limiters {
+    /// The name a budget has in a shared store: an HMAC of the limit and key, hex, so that
+    /// what people typed (often a password in the username field) is never stored and a
+    /// key's length is fixed.
+    fn shared_key(&self, limit: Limit, key: &str) -> String {
+        let mut mac = self.key_mac.clone();
+        mac.update(limit.name().as_bytes());
+        mac.update(b":");
+        mac.update(key.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+/// How long the Redis store may take: to connect at start-up, and to answer one check
+/// (past it, the check falls back to this instance's limiter).
+const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const REDIS_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 enum Shared {
     Database(Db),
@@ -170,9 +201,12 @@ impl RateLimits {
     /// `RATE_LIMIT_STORE=database`, `db`; for Redis, a connection that reconnects by itself.
     ///
     /// Errors: a Redis URL that does not parse, or a server that cannot be reached at start.
+    /// `key_secret` keys the names budgets are stored under in a shared store (see
+    /// [`Limiters::shared_key`]).
     pub async fn new(
         config: Option<&RateLimitConfig>,
         db: &Db,
+        key_secret: &[u8],
     ) -> Result<RateLimits, redis::RedisError> {
         let Some(config) = config else {
             return Ok(RateLimits(None));
@@ -182,15 +216,29 @@ impl RateLimits {
             RateLimitStore::Database => Some(Shared::Database(db.clone())),
             RateLimitStore::Redis(url) => {
                 let client = redis::Client::open(url.as_str())?;
-                Some(Shared::Redis(client.get_connection_manager().await?))
+                let connect = client.get_connection_manager();
+                let connection = tokio::time::timeout(REDIS_CONNECT_TIMEOUT, connect)
+                    .await
+                    .map_err(|_| {
+                        redis::RedisError::from((
+                            redis::ErrorKind::IoError,
+                            "no answer from Redis at start-up",
+                        ))
+                    })??;
+                Some(Shared::Redis(connection))
             }
         };
         let local =
             Limit::ALL.map(|limit| RateLimiter::keyed(per_minute(limit.per_minute(config))));
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key_secret).expect("HMAC takes any key");
+        mac.update(b"leptos-auth-starter rate-limit keys v1");
         Ok(RateLimits(Some(Limiters {
             config: config.clone(),
             local,
             shared,
+            key_mac: Hmac::new_from_slice(&mac.finalize().into_bytes())
+                .expect("HMAC takes any key"),
         })))
     }
 
@@ -229,16 +277,24 @@ impl RateLimits {
             Some(Shared::Redis(connection)) => {
                 let mut connection = connection.clone();
                 let interval = 60_000 / u64::from(per_minute);
-                let result: Result<u64, _> = redis::Script::new(REDIS_GCRA)
-                    .key(format!("las:rl:{}:{key}", limit.name()))
+                let script = redis::Script::new(REDIS_GCRA);
+                let mut invocation =
+                    script.key(format!("las:rl:{}", limiters.shared_key(limit, key)));
+                invocation
                     .arg(interval)
-                    .arg(interval * (u64::from(per_minute) - 1))
-                    .invoke_async(&mut connection)
-                    .await;
-                Some(result.map_err(|e| e.to_string()))
+                    .arg(interval * (u64::from(per_minute) - 1));
+                let result = tokio::time::timeout(
+                    REDIS_CHECK_TIMEOUT,
+                    invocation.invoke_async::<u64>(&mut connection),
+                )
+                .await;
+                Some(match result {
+                    Ok(answer) => answer.map_err(|e| e.to_string()),
+                    Err(_) => Err("no answer from Redis in time".to_owned()),
+                })
             }
             Some(Shared::Database(db)) => Some(
-                database_check(db, &format!("{}:{key}", limit.name()), per_minute)
+                database_check(db, &limiters.shared_key(limit, key), per_minute)
                     .await
                     .map_err(|e| e.to_string()),
             ),
@@ -348,7 +404,9 @@ mod tests {
             refresh_per_minute: 1,
             store: RateLimitStore::Memory,
         };
-        RateLimits::new(Some(&config), &db).await.unwrap()
+        RateLimits::new(Some(&config), &db, b"test secret")
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -376,7 +434,7 @@ mod tests {
     #[tokio::test]
     async fn switched_off_limits_never_refuse() {
         let db = Db::connect("sqlite::memory:", 1).await.unwrap();
-        let limits = RateLimits::new(None, &db).await.unwrap();
+        let limits = RateLimits::new(None, &db, b"test secret").await.unwrap();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..100 {
             assert!(limits.login_ip(ip).await.is_ok() && limits.register(ip).await.is_ok());

@@ -170,7 +170,7 @@ pub struct Settings {
 
     /// Outgoing mail: `smtp://user:pass@host:587` (STARTTLS when the server offers it;
     /// `?tls=required` refuses a plain connection), `smtps://…:465` (implicit TLS), or `none`
-    /// (no mail: notices are dropped). Required in production; in development, without it,
+    /// (no mail: this instance sends nothing). Required in production; in development, without it,
     /// messages are written to the log.
     #[arg(long, env = "EMAIL_URL", hide_env_values = true)]
     pub email_url: Option<String>,

@@ -2,7 +2,7 @@
 //! as the change that caused them (so a change is never without its mail, nor a mail
 //! without its change), claimed by one worker at a time, retried with backoff, and marked
 //! dead after the last attempt. Delivered rows lose their bodies at once (they may hold
-//! links) and are deleted after a day.
+//! links) and are deleted after a day, as are dead ones.
 
 use chrono::Utc;
 
@@ -56,6 +56,8 @@ pub struct Claimed {
     pub html_body: String,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// When this claim lapses (Unix seconds); results are recorded only under it.
+    pub claimed_until: i64,
 }
 
 /// Queues `message` on its own (when no other change goes with it).
@@ -77,7 +79,7 @@ pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
                 "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
                  attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2) \
-                 RETURNING id, recipient, subject, text_body, html_body, attempts"
+                 RETURNING id, recipient, subject, text_body, html_body, attempts, claimed_until"
             ))
             .bind(now)
             .bind(limit)
@@ -91,7 +93,7 @@ pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
                  attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2 \
                               FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, recipient, subject, text_body, html_body, attempts"
+                 RETURNING id, recipient, subject, text_body, html_body, attempts, claimed_until"
             ))
             .bind(now)
             .bind(limit)
@@ -103,16 +105,19 @@ pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
     Ok(rows)
 }
 
-/// Marks a message delivered and drops its bodies.
-pub async fn delivered(db: &Db, id: i64) -> Result<(), DbError> {
+/// Marks a message delivered and drops its bodies, if the claim is still this worker's
+/// (a claim that lapsed may have gone to another worker, whose result then stands).
+pub async fn delivered(db: &Db, claimed: &Claimed) -> Result<(), DbError> {
     let now = Utc::now().timestamp();
     with_db_write!(db, pool => {
         sqlx::query(
             "UPDATE mail_outbox SET status = 'sent', sent_at = $1, text_body = '', \
-             html_body = '', claimed_until = NULL, last_error = NULL WHERE id = $2",
+             html_body = '', claimed_until = NULL, last_error = NULL \
+             WHERE id = $2 AND status = 'sending' AND claimed_until = $3",
         )
         .bind(now)
-        .bind(id)
+        .bind(claimed.id)
+        .bind(claimed.claimed_until)
         .execute(pool)
         .await
         .map(drop)
@@ -128,50 +133,47 @@ pub fn backoff_secs(attempts: i32) -> i64 {
     (5 * 2_i64.pow(doublings)).min(3600)
 }
 
-/// Records a failed delivery: due again after [`backoff_secs`], or dead after
-/// [`MAX_ATTEMPTS`]. Returns whether it is dead.
-pub async fn failed(db: &Db, claimed: &Claimed, error: &str) -> Result<bool, DbError> {
-    let dead = claimed.attempts >= MAX_ATTEMPTS;
+/// Records a failed delivery (under the same claim rule as [`delivered`]): due again
+/// after [`backoff_secs`], or dead, with its bodies dropped, after [`MAX_ATTEMPTS`] or at
+/// once when the failure is `permanent` (an address the server refuses for good). Returns
+/// whether it is dead.
+pub async fn failed(
+    db: &Db,
+    claimed: &Claimed,
+    error: &str,
+    permanent: bool,
+) -> Result<bool, DbError> {
+    let dead = permanent || claimed.attempts >= MAX_ATTEMPTS;
     let next = Utc::now().timestamp() + backoff_secs(claimed.attempts);
-    let status = if dead { "dead" } else { "pending" };
+    let sql = if dead {
+        "UPDATE mail_outbox SET status = 'dead', next_attempt_at = $1, last_error = $2, \
+         text_body = '', html_body = '', claimed_until = NULL \
+         WHERE id = $3 AND status = 'sending' AND claimed_until = $4"
+    } else {
+        "UPDATE mail_outbox SET status = 'pending', next_attempt_at = $1, last_error = $2, \
+         claimed_until = NULL WHERE id = $3 AND status = 'sending' AND claimed_until = $4"
+    };
     with_db_write!(db, pool => {
-        sqlx::query(
-            "UPDATE mail_outbox SET status = $1, next_attempt_at = $2, last_error = $3, \
-             claimed_until = NULL WHERE id = $4",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(error)
-        .bind(claimed.id)
-        .execute(pool)
-        .await
-        .map(drop)
+        sqlx::query(sql)
+            .bind(next)
+            .bind(error)
+            .bind(claimed.id)
+            .bind(claimed.claimed_until)
+            .execute(pool)
+            .await
+            .map(drop)
     })?;
     Ok(dead)
 }
 
-/// Gives a claimed message up at once (mail is switched off: `EMAIL_URL=none`), so that
-/// switching it on later does not send stale notices.
-pub async fn discard(db: &Db, id: i64, reason: &str) -> Result<(), DbError> {
-    with_db_write!(db, pool => {
-        sqlx::query(
-            "UPDATE mail_outbox SET status = 'dead', last_error = $1, text_body = '', \
-             html_body = '', claimed_until = NULL WHERE id = $2",
-        )
-        .bind(reason)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(drop)
-    })?;
-    Ok(())
-}
-
-/// Deletes delivered rows older than the retention period; returns how many.
+/// Deletes delivered and dead rows older than the retention period; returns how many.
 pub async fn prune(db: &Db) -> Result<u64, DbError> {
     let before = Utc::now().timestamp() - RETENTION_SECS;
     let done = with_db_write!(db, pool => {
-        sqlx::query("DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < $1")
+        sqlx::query(
+            "DELETE FROM mail_outbox WHERE (status = 'sent' AND sent_at < $1) \
+             OR (status = 'dead' AND next_attempt_at < $1)",
+        )
             .bind(before)
             .execute(pool)
             .await
@@ -183,6 +185,7 @@ pub async fn prune(db: &Db) -> Result<u64, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::with_db;
 
     fn message(to: &str) -> Message {
         Message {
@@ -202,26 +205,37 @@ mod tests {
         assert_eq!(first.len(), 2);
         // Claimed rows are nobody else's until their lease lapses.
         assert!(claim(&db, 10).await.unwrap().is_empty());
-        delivered(&db, first[0].id).await.unwrap();
-        assert!(!failed(&db, &first[1], "connection refused").await.unwrap());
+        delivered(&db, &first[0]).await.unwrap();
+        assert!(!failed(&db, &first[1], "connection refused", false)
+            .await
+            .unwrap());
         // Not due again before its backoff.
         assert!(claim(&db, 10).await.unwrap().is_empty());
-        let dead = Claimed {
-            attempts: MAX_ATTEMPTS,
-            ..claim_row(&first[1])
+        // A permanent refusal is dead at once.
+        enqueue(&db, &message("c@example.com")).await.unwrap();
+        let third = claim(&db, 10).await.unwrap();
+        assert_eq!(third.len(), 1);
+        assert!(failed(&db, &third[0], "550 no such user", true)
+            .await
+            .unwrap());
+        // A result under a lapsed claim does not overwrite another worker's.
+        let stale = Claimed {
+            claimed_until: third[0].claimed_until - 1,
+            recipient: String::new(),
+            subject: String::new(),
+            text_body: String::new(),
+            html_body: String::new(),
+            ..third[0]
         };
-        assert!(failed(&db, &dead, "still refused").await.unwrap());
-    }
-
-    fn claim_row(c: &Claimed) -> Claimed {
-        Claimed {
-            id: c.id,
-            recipient: c.recipient.clone(),
-            subject: c.subject.clone(),
-            text_body: c.text_body.clone(),
-            html_body: c.html_body.clone(),
-            attempts: c.attempts,
-        }
+        delivered(&db, &stale).await.unwrap();
+        let status: (String,) = with_db!(&db, pool => {
+            sqlx::query_as("SELECT status FROM mail_outbox WHERE id = $1")
+                .bind(third[0].id)
+                .fetch_one(pool)
+                .await
+        })
+        .unwrap();
+        assert_eq!(status.0, "dead");
     }
 
     #[test]

@@ -19,8 +19,13 @@ use crate::db::Db;
 /// messages, retries).
 const POLL: Duration = Duration::from_secs(5);
 
-/// Messages claimed at a time.
-const BATCH: i64 = 20;
+/// Messages claimed at a time: one, so a claim never outlives its lease while earlier
+/// messages of a batch are sent.
+const BATCH: i64 = 1;
+
+/// How long one delivery may take, connection and conversation together (lettre's own
+/// timeout covers the connection only); well inside the outbox's lease.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why the mail settings cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +36,13 @@ pub enum MailerError {
     /// The TLS settings for the SMTP host could not be built.
     #[error("EMAIL_URL: {0}")]
     Tls(String),
+}
+
+/// Why one delivery failed; `permanent` when trying again cannot help (an address the
+/// server refuses for good, a message that cannot be built).
+struct SendError {
+    message: String,
+    permanent: bool,
 }
 
 enum Sender {
@@ -115,6 +127,11 @@ impl Mailer {
                     () = mailer.wake.notified() => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
+                // With mail off nothing is claimed: messages other instances queued wait
+                // for one that can send them.
+                if !mailer.is_enabled() {
+                    continue;
+                }
                 if let Err(error) = mailer.deliver_due().await {
                     tracing::warn!(%error, "mail outbox: could not claim messages");
                 }
@@ -136,36 +153,52 @@ impl Mailer {
                 return Ok(());
             }
             for message in batch {
-                if !self.is_enabled() {
-                    tracing::info!(
-                        id = message.id,
-                        "mail is switched off (EMAIL_URL=none); message dropped"
-                    );
-                    outbox::discard(&self.db, message.id, "EMAIL_URL=none").await?;
+                let sent = tokio::time::timeout(SEND_TIMEOUT, self.send(&message))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(SendError {
+                            message: "no answer from the mail server in time".into(),
+                            permanent: false,
+                        })
+                    });
+                let Err(SendError {
+                    message: error,
+                    permanent,
+                }) = sent
+                else {
+                    outbox::delivered(&self.db, &message).await?;
                     continue;
-                }
-                match self.send(&message).await {
-                    Ok(()) => outbox::delivered(&self.db, message.id).await?,
-                    Err(error) => {
-                        if outbox::failed(&self.db, &message, &error).await? {
-                            tracing::error!(
-                                id = message.id,
-                                attempts = message.attempts,
-                                %error,
-                                "mail outbox: message is dead after its last attempt"
-                            );
-                        } else {
-                            tracing::warn!(id = message.id, attempts = message.attempts, %error, "mail outbox: delivery failed; will retry");
-                        }
-                    }
+                };
+                if outbox::failed(&self.db, &message, &error, permanent).await? {
+                    tracing::error!(
+                        id = message.id,
+                        attempts = message.attempts,
+                        %error,
+                        "mail outbox: message is dead"
+                    );
+                } else {
+                    tracing::warn!(
+                        id = message.id,
+                        attempts = message.attempts,
+                        %error,
+                        "mail outbox: delivery failed; will retry"
+                    );
                 }
             }
         }
     }
 
-    async fn send(&self, message: &Claimed) -> Result<(), String> {
+    async fn send(&self, message: &Claimed) -> Result<(), SendError> {
+        let permanent = |message: String| SendError {
+            message,
+            permanent: true,
+        };
         match &self.sender {
-            Sender::Disabled => Err("mail is disabled (EMAIL_URL=none)".into()),
+            // The worker does not run with mail off; nothing is claimed.
+            Sender::Disabled => Err(SendError {
+                message: "mail is switched off (EMAIL_URL=none)".into(),
+                permanent: false,
+            }),
             Sender::Console => {
                 // One readable block (the log escapes line breaks, so not through it),
                 // as Django's console backend writes it.
@@ -180,7 +213,7 @@ impl Mailer {
                 let to: Mailbox = message
                     .recipient
                     .parse()
-                    .map_err(|e| format!("recipient: {e}"))?;
+                    .map_err(|e| permanent(format!("recipient: {e}")))?;
                 let email = lettre::Message::builder()
                     .from(self.from.clone())
                     .to(to)
@@ -198,12 +231,15 @@ impl Mailer {
                                     .body(message.html_body.clone()),
                             ),
                     )
-                    .map_err(|e| format!("message: {e}"))?;
+                    .map_err(|e| permanent(format!("message: {e}")))?;
                 transport
                     .send(email)
                     .await
                     .map(drop)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| SendError {
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    })
             }
         }
     }

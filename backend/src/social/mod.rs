@@ -38,6 +38,9 @@ pub enum SocialError {
     /// naming another issuer, a bad endpoint URL, no `id_token`, UserInfo refusing the token.
     #[error("the provider answered unexpectedly: {0}")]
     Provider(String),
+    /// The token endpoint's answer to a code held no ID token.
+    #[error("no id_token in the token response")]
+    NoIdToken,
     /// The token endpoint refused the authorization code (used, expired, foreign:
     /// `invalid_grant` and friends).
     #[error("the code was refused: {0}")]
@@ -67,6 +70,7 @@ impl SocialError {
                 format!("{label} could not be reached. Please try again in a moment.")
             }
             SocialError::Provider(_)
+            | SocialError::NoIdToken
             | SocialError::CodeRefused(_)
             | SocialError::InvalidToken(_) => {
                 format!("Signing in with {label} failed: its answer could not be verified.")
@@ -140,11 +144,7 @@ impl ExternalProfile {
         }
         let tidy = |s: &str| -> String {
             s.chars()
-                .filter(|c| {
-                    !c.is_control()
-                        && !('\u{202A}'..='\u{202E}').contains(c)
-                        && !('\u{2066}'..='\u{2069}').contains(c)
-                })
+                .filter(|c| !crate::users::is_hidden_character(*c))
                 .collect::<String>()
                 .trim()
                 .chars()
@@ -328,9 +328,11 @@ impl Social {
             })?;
         let profile = match provider {
             Provider::Oidc(oidc) => {
-                let id_token = tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
-                    SocialError::Provider("no id_token in the token response".into())
-                })?;
+                let id_token = tokens
+                    .extra_fields()
+                    .id_token
+                    .as_deref()
+                    .ok_or(SocialError::NoIdToken)?;
                 let claims = oidc.verify_id_token(id_token, grant.nonce).await?;
                 let mut profile = claims.into_profile();
                 oidc.complete_from_userinfo(&mut profile, tokens.access_token().secret())

@@ -607,6 +607,9 @@ fn limited(store: &'static str) -> impl FnOnce(&mut backend::Settings) {
         s.rate_limit_login_per_minute = 3;
         s.rate_limit_store = store.to_owned();
         s.trusted_proxies = Some(vec!["127.0.0.1".into()]);
+        // Instances behind one load balancer share their secrets (the shared store's key
+        // names are keyed with this one).
+        s.session_secret = Some("faults-test-shared-session-secret-0123456789".into());
     }
 }
 
@@ -634,6 +637,23 @@ async fn one_budget_per_account_whichever_name_is_typed() {
     assert_eq!(wrong_login(&app, "203.0.113.9", "GHOST").await, 429);
     // Another account is untouched.
     assert_eq!(wrong_login(&app, "192.0.2.1", "ada").await, 400);
+
+    // Every X-Forwarded-For line counts, in order: a client's forged first line cannot
+    // hide the hop the proxy appended on a line of its own.
+    for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"] {
+        let status = app
+            .client
+            .post(app.url("/api/auth/login/"))
+            .header("x-forwarded-for", forged)
+            .header("x-forwarded-for", "192.0.2.77")
+            .json(&json!({"username": format!("line-{forged}"), "password": "wrong-password-1"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let expected = if forged == "4.4.4.4" { 429 } else { 400 };
+        assert_eq!(status, expected, "{forged}");
+    }
 
     // An IPv6 client's budget is its /64: hopping through its own addresses buys nothing.
     for i in 1..=3 {
@@ -670,6 +690,20 @@ async fn the_database_store_is_shared_by_instances() {
     first.register("shared", "").await;
     two_instances_share_one_budget(&first, &second, "shared", "198.51.100.").await;
     two_instances_share_one_budget(&first, &second, "nobody-by-this-name", "203.0.113.").await;
+    // What people typed is not what the table stores.
+    let backend::Db::Postgres(pool) = &first.state.db else {
+        unreachable!("spawned on PostgreSQL");
+    };
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM rate_limits")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter()
+            .all(|(k,)| !k.contains("nobody") && !k.contains("203.0.113")),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
