@@ -196,6 +196,28 @@ pub async fn login_name_taken(db: &Db, value: &str, except: Option<i64>) -> Resu
     Ok(found.is_some_and(|(id,)| Some(id) != except))
 }
 
+/// Claims a name in the one namespace of sign-in identifiers (`login_names`: the identity
+/// key of every username and every address) for a user; no row is written when another
+/// account holds it. The primary key decides between concurrent writers, as the unique
+/// indexes do for usernames and addresses on their own, so a username can never equal
+/// another account's address (or the reverse) and an identifier names one account.
+const CLAIM_LOGIN_NAME: &str =
+    "INSERT INTO login_names (name_key, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Claims `$key` for the user `$id` through `$executor` (a transaction) with
+/// [`CLAIM_LOGIN_NAME`]: `Ok(true)` when it is theirs now, `Ok(false)` when another account
+/// holds it.
+macro_rules! claim_login_name {
+    ($executor:expr, $key:expr, $id:expr) => {
+        sqlx::query(CLAIM_LOGIN_NAME)
+            .bind($key)
+            .bind($id)
+            .execute($executor)
+            .await
+            .map(|done| done.rows_affected() == 1)
+    };
+}
+
 /// Inserts an active user joined now and returns the stored row.
 ///
 /// Errors: [`UserError::UsernameTaken`] or [`UserError::EmailTaken`] when a unique index
@@ -225,21 +247,11 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        let claimed = sqlx::query(CLAIM_LOGIN_NAME)
-            .bind(&username_key)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        if claimed.rows_affected() != 1 {
+        if !claim_login_name!(&mut *tx, &username_key, user.id)? {
             return Err(UserError::UsernameTaken);
         }
         if let Some(key) = &email_key {
-            let claimed = sqlx::query(CLAIM_LOGIN_NAME)
-                .bind(key)
-                .bind(user.id)
-                .execute(&mut *tx)
-                .await?;
-            if claimed.rows_affected() != 1 {
+            if !claim_login_name!(&mut *tx, key, user.id)? {
                 return Err(UserError::EmailTaken);
             }
         }
@@ -247,14 +259,6 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
         Ok(user)
     })
 }
-
-/// Claims a name in the one namespace of sign-in identifiers (`login_names`: the identity
-/// key of every username and every address) for a user; no row is written when another
-/// account holds it. The primary key decides between concurrent writers, as the unique
-/// indexes do for usernames and addresses on their own, so a username can never equal
-/// another account's address (or the reverse) and an identifier names one account.
-const CLAIM_LOGIN_NAME: &str =
-    "INSERT INTO login_names (name_key, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// A profile edit; `None` leaves a column as it is, `Some("")` clears a name.
 pub struct ProfileChange<'a> {
@@ -306,15 +310,8 @@ pub async fn update_profile(
                     .execute(&mut *tx)
                     .await?;
             }
-            if email_key.as_deref() != Some(key) {
-                let claimed = sqlx::query(CLAIM_LOGIN_NAME)
-                    .bind(key)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                if claimed.rows_affected() != 1 {
-                    return Err(UserError::UsernameTaken);
-                }
+            if email_key.as_deref() != Some(key) && !claim_login_name!(&mut *tx, key, id)? {
+                return Err(UserError::UsernameTaken);
             }
         }
         let user: Option<User> = sqlx::query_as(&sql)
@@ -406,24 +403,14 @@ pub async fn migrate_data(db: &Db) -> Result<(), DbError> {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let claimed = sqlx::query(CLAIM_LOGIN_NAME)
-                .bind(&username_key)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if claimed.rows_affected() != 1 {
+            if !claim_login_name!(&mut *tx, &username_key, id)? {
                 return Err(sqlx::Error::Protocol(format!(
                     "login name {username_key:?} is taken"
                 )));
             }
             // The address claims its own name only when it differs from the username.
             if let Some(key) = email_key.as_ref().filter(|k| **k != username_key) {
-                let claimed = sqlx::query(CLAIM_LOGIN_NAME)
-                    .bind(key)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                if claimed.rows_affected() != 1 {
+                if !claim_login_name!(&mut *tx, key, id)? {
                     tracing::warn!(user_id = id, "this account's address is another account's username");
                 }
             }

@@ -73,35 +73,25 @@ pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
     let now = Utc::now().timestamp();
     const DUE: &str = "(status = 'pending' AND next_attempt_at <= $1) \
                        OR (status = 'sending' AND claimed_until < $1)";
-    let rows = match db {
-        Db::Sqlite { writer, .. } => {
-            sqlx::query_as(&format!(
-                "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
-                 attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2) \
-                 RETURNING id, recipient, subject, text_body, html_body, attempts, claimed_until"
-            ))
-            .bind(now)
-            .bind(limit)
-            .bind(LEASE_SECS)
-            .fetch_all(writer)
-            .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as(&format!(
-                "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
-                 attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2 \
-                              FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, recipient, subject, text_body, html_body, attempts, claimed_until"
-            ))
+    // SQLite takes no row locks and needs none: its one writer serialises claims.
+    let lock = match db {
+        Db::Sqlite { .. } => "",
+        Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $3, \
+         attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY id LIMIT $2 {lock}) \
+         RETURNING id, recipient, subject, text_body, html_body, attempts, claimed_until"
+    );
+    let rows = with_db_write!(db, pool => {
+        sqlx::query_as(&sql)
             .bind(now)
             .bind(limit)
             .bind(LEASE_SECS)
             .fetch_all(pool)
-            .await?
-        }
-    };
+            .await
+    })?;
     Ok(rows)
 }
 
