@@ -10,6 +10,8 @@ pub struct Viewer {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    /// Whether `email` is confirmed (a followed link, or a provider vouched for it).
+    pub email_verified: bool,
     pub first_name: String,
     pub last_name: String,
     /// Already formatted (UTC), e.g. `24 Nov 2026, 05:24 UTC`.
@@ -57,6 +59,7 @@ pub fn viewer() -> Option<Viewer> {
             id: user.id,
             username: user.username.clone(),
             email: user.email.clone().filter(|e| !e.is_empty()),
+            email_verified: user.email_verified,
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
             date_joined: user.date_joined.format("%-d %b %Y, %H:%M UTC").to_string(),
@@ -102,4 +105,24 @@ pub fn linked_providers() -> Vec<String> {
     }
     #[cfg(not(feature = "ssr"))]
     Vec::new()
+}
+
+/// On a mailed link's page: whether the link still works (`None` elsewhere).
+pub fn link_live() -> Option<bool> {
+    #[cfg(feature = "ssr")]
+    {
+        page_context()?.link_live
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// Whether sign-up requires an address (mandatory verification).
+pub fn email_required() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        page_context().is_some_and(|c| c.email_required)
+    }
+    #[cfg(not(feature = "ssr"))]
+    false
 }

@@ -15,12 +15,17 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::components::layout::{GlobalNotice, SiteHeader};
 use crate::pages::{
-    home::HomePage, not_found::NotFound, profile::ProfilePage, signin::SignInPage,
+    home::HomePage,
+    not_found::NotFound,
+    password_reset::{PasswordResetConfirmPage, PasswordResetPage},
+    profile::ProfilePage,
+    signin::SignInPage,
     signup::SignUpPage,
+    verify_email::VerifyEmailPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -65,6 +70,20 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("password-reset") view=PasswordResetPage
+                        ssr=SsrMode::Async/>
+                    <Route
+                        path=(
+                            StaticSegment("password-reset"),
+                            StaticSegment("confirm"),
+                            ParamSegment("uid"),
+                            ParamSegment("token"),
+                        )
+                        view=PasswordResetConfirmPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=(StaticSegment("verify-email"), ParamSegment("key"))
+                        view=VerifyEmailPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

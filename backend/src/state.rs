@@ -116,9 +116,19 @@ impl AppState {
         })
     }
 
+    /// What the use cases that mail need from the configuration.
+    pub fn mail_context(&self) -> crate::accounts::MailContext<'_> {
+        crate::accounts::MailContext {
+            site_name: &self.config.site_name,
+            public_url: &self.config.public_url,
+            password_reset_timeout: self.config.password_reset_timeout,
+            email_confirmation_timeout: self.config.email_confirmation_timeout,
+        }
+    }
+
     /// Housekeeping that runs for the life of the process: reload session revocations made
     /// by other instances; every minute, forget idle rate-limit keys and finished refreshes
-    /// and delete expired browser sessions.
+    /// and delete expired browser sessions and mailed links.
     pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         let mail = self.mailer.spawn();
@@ -139,6 +149,9 @@ impl AppState {
                     state.browser.sessions.prune(now);
                     if let Err(error) = state.browser.store.delete_expired().await {
                         tracing::warn!(%error, "could not delete expired sessions");
+                    }
+                    if let Err(error) = crate::accounts::links::prune(&state.db).await {
+                        tracing::warn!(%error, "could not delete expired mailed links");
                     }
                     last_prune = tokio::time::Instant::now();
                 }

@@ -26,6 +26,10 @@ pub struct User {
     /// As typed; unique ignoring case. `None` when the account has no address (the API shows
     /// `""`).
     pub email: Option<String>,
+    /// Whether `email` is proven to be the owner's (a verification link was followed, or a
+    /// social provider vouched for it). Only a verified address links a social sign-in on
+    /// its own, and `ACCOUNT_EMAIL_VERIFICATION=mandatory` refuses sign-in without it.
+    pub email_verified: bool,
     /// Given name; `""` when unknown (as in Django: blank, never NULL).
     pub first_name: String,
     /// Family name; `""` when unknown (as in Django: blank, never NULL).
@@ -79,6 +83,8 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     /// The address as typed; `None` for no address.
     pub email: Option<&'a str>,
+    /// Whether a provider vouched for `email` (never at sign-up: the link does that).
+    pub email_verified: bool,
     /// An argon2id PHC string; `None` for an account without a password (social sign-in).
     pub password_hash: Option<&'a str>,
     /// Given name: `""` at sign-up, the provider's for a social sign-in.
@@ -148,7 +154,8 @@ pub fn normalize_username(username: &str) -> String {
     username.nfkc().collect()
 }
 
-const COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, is_active, \
+const COLUMNS: &str =
+    "id, username, email, email_verified, first_name, last_name, password_hash, is_active, \
                        is_staff, is_superuser, date_joined, last_login";
 
 /// The user with primary key `id`, if any.
@@ -225,8 +232,8 @@ macro_rules! claim_login_name {
 pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
     let sql = format!(
         "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, \
-         password_hash, is_active, is_staff, is_superuser, date_joined) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10) RETURNING {COLUMNS}"
+         password_hash, is_active, is_staff, is_superuser, date_joined, email_verified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11) RETURNING {COLUMNS}"
     );
     let now = Utc::now();
     let username_key = identity_key(new.username);
@@ -245,6 +252,7 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<User, UserError> {
             .bind(new.is_staff)
             .bind(new.is_superuser)
             .bind(now)
+            .bind(new.email_verified && new.email.is_some())
             .fetch_one(&mut *tx)
             .await?;
         if !claim_login_name!(&mut *tx, &username_key, user.id)? {

@@ -37,6 +37,11 @@ pub fn ProfilePage() -> impl IntoView {
                 <dt>"Email"</dt>
                 <dd data-testid="profile-email">
                     {user.email.clone().unwrap_or_else(|| "Not provided".into())}
+                    {user.email.is_some().then(|| if user.email_verified {
+                        view! { <span class="badge ok" data-testid="email-verified">" Confirmed"</span> }.into_any()
+                    } else {
+                        view! { <span class="badge warn" data-testid="email-unverified">" Not confirmed"</span> }.into_any()
+                    })}
                 </dd>
                 <dt>"First name"</dt><dd data-testid="profile-first-name">{or_dash(&user.first_name)}</dd>
                 <dt>"Last name"</dt><dd data-testid="profile-last-name">{or_dash(&user.last_name)}</dd>
@@ -56,6 +61,8 @@ pub fn ProfilePage() -> impl IntoView {
                 <SubmitButton label="Save" pending="Saving…"/>
             </form>
         </section>
+        <EmailAddress email=user.email.clone() verified=user.email_verified
+            has_password=user.has_password/>
         <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
         <section class="card">
@@ -76,6 +83,48 @@ pub fn ProfilePage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The account's address: confirm it (a new link), or move to another one (which changes
+/// when the new address follows its link). A signed-in user with no address adds one here.
+#[component]
+fn EmailAddress(email: Option<String>, verified: bool, has_password: bool) -> impl IntoView {
+    let feedback = Feedback::for_form("email");
+    let resend = email.as_ref().filter(|_| !verified).map(|address| {
+        view! {
+            <p data-testid="email-status">
+                {format!("{address} is not confirmed yet. ")}
+                "Confirming it lets you sign in with a linked provider that knows it, and \
+                 proves the reset links go to you."
+            </p>
+            <form method="post" action="/profile/email/resend" class="inline">
+                <SubmitButton label="Send the link again" pending="Sending…" secondary=true/>
+            </form>
+        }
+    });
+    let (title, label) = if email.is_some() {
+        ("Change your e-mail address", "New email")
+    } else {
+        ("Add an e-mail address", "Email")
+    };
+    view! {
+        <section class="card">
+            <h2>{title}</h2>
+            <FormMessages feedback=feedback.clone()/>
+            {resend}
+            <form method="post" action="/profile/email" class="stack" data-testid="email-form">
+                <Field name="email" label=label kind="email" autocomplete="email" required=true
+                    value=feedback.value("email") errors=feedback.errors("email")
+                    hint="We send a link to the new address; your address changes when you follow it."/>
+                {has_password.then(|| view! {
+                    <Field name="password" label="Current password" kind="password"
+                        autocomplete="current-password" required=true
+                        errors=feedback.errors("password")/>
+                })}
+                <SubmitButton label="Send the link" pending="Sending…"/>
+            </form>
+        </section>
+    }
 }
 
 /// The current password and a new one, twice; the page says what happened to the other

@@ -14,6 +14,29 @@ pub fn SignInPage() -> impl IntoView {
         .as_deref()
         .map(|n| format!("?next={}", encode_next(n)))
         .unwrap_or_default();
+    // Sign-in waits for a confirmed address: offer the link again, with the address if
+    // that is what was typed.
+    let unverified = feedback
+        .errors("non_field_errors")
+        .iter()
+        .any(|e| e == NOT_VERIFIED);
+    let typed = feedback.value("username").filter(|u| u.contains('@'));
+    let resend_feedback = Feedback::for_form("resend");
+    let resend = (unverified || resend_feedback != Feedback::default()).then(|| {
+        let email = resend_feedback.value("email").or(typed);
+        view! {
+            <section class="stack" data-testid="resend-verification">
+                <h2>"Confirm your address"</h2>
+                <p class="muted">"Didn't get the link, or did it expire? We can send a new one."</p>
+                <FormMessages feedback=resend_feedback.clone()/>
+                <form method="post" action="/verify-email/resend" class="stack">
+                    <Field name="email" label="Email" kind="email" autocomplete="email"
+                        required=true value=email errors=resend_feedback.errors("email")/>
+                    <SubmitButton label="Send the link again" pending="Sending…" secondary=true/>
+                </form>
+            </section>
+        }
+    });
     let social = providers();
     let social = (!social.is_empty()).then(|| {
         view! {
@@ -48,6 +71,8 @@ pub fn SignInPage() -> impl IntoView {
                     errors=feedback.errors("password")/>
                 <SubmitButton label="Sign in" pending="Signing in…"/>
             </form>
+            <p class="muted"><a href="/password-reset" data-testid="forgot-password">"Forgot your password?"</a></p>
+            {resend}
             {social}
             <p class="muted">"New here? " <a href=signup_href>"Create an account"</a></p>
         </section>
@@ -62,3 +87,9 @@ use backend::web::next::encode as encode_next;
 fn encode_next(value: &str) -> String {
     value.to_owned()
 }
+
+/// allauth's words when sign-in waits for a confirmed address.
+#[cfg(feature = "ssr")]
+use backend::accounts::NOT_VERIFIED;
+#[cfg(not(feature = "ssr"))]
+const NOT_VERIFIED: &str = "";

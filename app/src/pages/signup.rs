@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
-use crate::context::Feedback;
+use crate::context::{email_required, Feedback};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -17,6 +17,8 @@ pub fn SignUpPage() -> impl IntoView {
                     hint="Letters, digits and @/./+/-/_ only; at most 150 characters."
                     value=feedback.value("username") errors=feedback.errors("username")/>
                 <Field name="email" label="Email" kind="email" autocomplete="email"
+                    required=email_required()
+                    hint="We send a link to confirm it."
                     value=feedback.value("email") errors=feedback.errors("email")/>
                 <Field name="password1" label="Password" kind="password"
                     autocomplete="new-password" required=true

@@ -20,6 +20,13 @@ pub enum AccountError {
     /// The account was deleted while it was being changed.
     #[error("no such account")]
     NotFound,
+    /// A mailed link (verification) that is unknown, expired, already used or for an
+    /// address the account no longer has. (A reset link's problems are a field error.)
+    #[error("the link is not valid")]
+    LinkNotValid,
+    /// The flow needs mail and this server sends none (`EMAIL_URL=none`).
+    #[error("mail is switched off on this server")]
+    MailUnavailable,
     /// A failure of ours (database, hashing); the cause is for the log only.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),

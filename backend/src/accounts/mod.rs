@@ -1,19 +1,32 @@
-//! Accounts: the use cases of signing up, signing in with a password and editing a profile,
-//! beneath both transports. The REST API (`api/`) and the web forms (`web/`) call the same
+//! Accounts: the use cases of signing up, signing in with a password, editing a profile,
+//! and the account's lifecycle by mail (password reset and change, address verification
+//! and change), beneath both transports. The REST API (`api/`) and the web forms (`web/`) call the same
 //! functions with the same [`Fields`](crate::input::Fields), so rules, messages and rate
 //! limits are identical field by field; each transport words an [`AccountError`] its own way.
 
 mod activation;
+mod email_address;
 mod error;
+pub(crate) mod links;
+mod mail_context;
 mod password_change;
+mod password_reset;
 mod profile;
 pub mod rules;
 mod sign_in;
 mod sign_up;
 
 pub use activation::set_active;
+pub use email_address::{
+    request_email_change, resend_own_verification, resend_verification, verification_link_is_live,
+    verify_email, Verified, NOT_VERIFIED,
+};
 pub use error::AccountError;
-pub use password_change::{change_password, MailContext, NEW_PASSWORDS_DIFFER, WRONG_OLD_PASSWORD};
+pub use mail_context::MailContext;
+pub use password_change::{change_password, NEW_PASSWORDS_DIFFER, WRONG_OLD_PASSWORD};
+pub use password_reset::{
+    request_password_reset, reset_link_is_live, reset_password, uid_of, INVALID_LINK,
+};
 pub use profile::update_profile;
 pub use sign_in::{sign_in_with_password, start_sign_in, BAD_CREDENTIALS};
-pub use sign_up::{create, sign_up, CreateError, Role};
+pub use sign_up::{create, sign_up, CreateError, Role, SignedUp};

@@ -13,7 +13,8 @@ use crate::mail::templates::PasswordChanged;
 use crate::user_cache::UserCache;
 use crate::users::User;
 
-use super::{rules, AccountError};
+use super::links::{self, Purpose};
+use super::{rules, AccountError, MailContext};
 
 /// Django's message for a wrong current password.
 pub const WRONG_OLD_PASSWORD: &str =
@@ -23,20 +24,12 @@ pub const NEW_PASSWORDS_DIFFER: &str = "The two password fields didn\u{2019}t ma
 /// dj-rest-auth's `PasswordChangeSerializer` limit on each new password, in characters.
 const NEW_PASSWORD_MAX_CHARS: usize = 128;
 
-/// What the notification mail needs to know about this deployment.
-#[derive(Clone, Copy, Debug)]
-pub struct MailContext<'a> {
-    /// `SITE_NAME`.
-    pub site_name: &'a str,
-    /// `PUBLIC_URL`, without a trailing slash: links are built from it alone.
-    pub public_url: &'a str,
-}
-
 /// Checks `old_password`, `new_password1` and `new_password2` (in that order, with
 /// Django's messages; a wrong old password hides any problem with the new ones; new-password
 /// problems are reported under `new_password2`), then, in one transaction, stores the new
 /// hash, revokes every token family of the user except `keep_sid` (the sign-in making the
-/// change) and queues the "your password was changed" mail. Guesses at the old password
+/// change), ends the account's password reset links and queues the "your password was
+/// changed" mail. Guesses at the old password
 /// count against the account's sign-in budget.
 ///
 /// Errors: [`AccountError::Invalid`], [`AccountError::RateLimited`],
@@ -106,7 +99,7 @@ pub async fn change_password(
             PasswordChanged {
                 site_name: mail.site_name,
                 username: &user.username,
-                sign_in_url: &format!("{}/signin", mail.public_url),
+                reset_url: &mail.url("/password-reset"),
             }
             .message(address)
             .map_err(|e| AccountError::Internal(e.into()))?,
@@ -140,6 +133,12 @@ pub async fn change_password(
         if changed.rows_affected() != 1 {
             return Ok(None);
         }
+        // A reset link mailed before the change must not undo it.
+        sqlx::query(links::FORGET)
+            .bind(user.id)
+            .bind(Purpose::PasswordReset.as_str())
+            .execute(&mut *tx)
+            .await?;
         let revoked = sqlx::query_as(
             "UPDATE token_families SET revoked_at = $1, revoked_reason = 'password changed' \
              WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",

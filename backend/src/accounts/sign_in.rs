@@ -6,10 +6,12 @@ use std::net::IpAddr;
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::tokens::{TokenPair, Tokens};
+use crate::config::EmailVerification;
 use crate::db::Db;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::users::{self, User, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
 
+use super::email_address::NOT_VERIFIED;
 use super::AccountError;
 
 /// dj-rest-auth's answer to wrong credentials, whatever was wrong (unknown user, wrong
@@ -30,8 +32,13 @@ const MAX_IDENTIFIER_CHARS: usize = if EMAIL_MAX_CHARS > USERNAME_MAX_CHARS {
 /// without a password and inactive users all pay for a full verification, so response
 /// times do not tell them apart (ASVS V2.2; `docs/api.md`, login).
 ///
+/// Under `ACCOUNT_EMAIL_VERIFICATION=mandatory`, an account whose address is not verified
+/// is refused with [`NOT_VERIFIED`], only after the password checks out (allauth's rule;
+/// an account with no address at all, such as one made by `createsuperuser`, may sign in).
+///
 /// Errors: [`AccountError::Invalid`] with DRF's field messages or [`BAD_CREDENTIALS`] under
 /// `non_field_errors`; [`AccountError::RateLimited`]; [`AccountError::Internal`].
+#[allow(clippy::too_many_arguments)] // Each is a different service the use case needs.
 pub async fn sign_in_with_password(
     db: &Db,
     passwords: &Passwords,
@@ -39,6 +46,7 @@ pub async fn sign_in_with_password(
     limits: &RateLimits,
     ip: IpAddr,
     fields: &Fields,
+    verification: EmailVerification,
 ) -> Result<(User, TokenPair), AccountError> {
     limits.login_ip(ip).await?;
     let mut errors = FieldErrors::new();
@@ -81,10 +89,14 @@ pub async fn sign_in_with_password(
         .as_ref()
         .filter(|u| u.is_active)
         .and_then(|u| u.password_hash.as_deref());
-    let verification = passwords.verify(&password, stored).await?;
-    let (Some(user), Verification::Valid { rehash }) = (user, verification) else {
+    let verification_result = passwords.verify(&password, stored).await?;
+    let (Some(user), Verification::Valid { rehash }) = (user, verification_result) else {
         return Err(bad_credentials());
     };
+    if verification == EmailVerification::Mandatory && user.email.is_some() && !user.email_verified
+    {
+        return Err(AccountError::invalid(NON_FIELD_ERRORS, NOT_VERIFIED));
+    }
     let pair = start_sign_in(db, tokens, &user, "password", rehash.as_deref()).await?;
     Ok((user, pair))
 }

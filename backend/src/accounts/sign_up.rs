@@ -3,6 +3,9 @@
 
 use std::net::IpAddr;
 
+use crate::config::EmailVerification;
+use crate::mail::worker::Mailer;
+
 use crate::auth::password::{PasswordError, Passwords};
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{TokenPair, Tokens};
@@ -10,23 +13,46 @@ use crate::db::Db;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
 
-use super::{rules, start_sign_in, AccountError};
+use super::email_address::{send_verification, tell_owner};
+use super::{rules, start_sign_in, AccountError, MailContext};
 
-/// Validates a sign-up (`username`, optional (but not blank) `email`, `password1`, `password2`: dj-rest-auth's
-/// `RegisterSerializer`), creates the account and signs it in.
+/// How a sign-up ended.
+#[derive(Debug)]
+pub enum SignedUp {
+    /// The account exists and is signed in (`ACCOUNT_EMAIL_VERIFICATION` `none` or
+    /// `optional`; with `optional` and an address, a verification link is on its way).
+    SignedIn(Box<User>, TokenPair),
+    /// `mandatory`: "Verification e-mail sent." Nobody is signed in, and this is also the
+    /// answer when the address already had an account (whose owner is mailed instead), so
+    /// sign-up reveals no address.
+    VerificationSent,
+}
+
+/// Validates a sign-up (`username`, `email`, `password1`, `password2`: dj-rest-auth's
+/// `RegisterSerializer`), creates the account and, unless addresses must be verified
+/// first, signs it in. `email` is optional (but not blank), and required under
+/// `mandatory` verification.
 ///
 /// Field problems are all reported at once, in field order; then the two passwords must
 /// match and the password must not resemble the username or email (both under
-/// `non_field_errors`, as in dj-rest-auth). Rate-limited per client IP.
+/// `non_field_errors`, as in dj-rest-auth). Rate-limited per client IP. Under `none` and
+/// `optional` a taken address gets allauth's field message (the contract needs tokens at
+/// once, so the account's existence cannot be hidden); under `mandatory` it gets the same
+/// answer, in about the same time, as a free one.
+#[allow(clippy::too_many_arguments)] // Each is a different service the use case needs.
 pub async fn sign_up(
     db: &Db,
     passwords: &Passwords,
     tokens: &Tokens,
     limits: &RateLimits,
+    mailer: &Mailer,
     ip: IpAddr,
     fields: &Fields,
-) -> Result<(User, TokenPair), AccountError> {
+    verification: EmailVerification,
+    mail: MailContext<'_>,
+) -> Result<SignedUp, AccountError> {
     limits.register(ip).await?;
+    let mandatory = verification == EmailVerification::Mandatory;
     let mut errors = FieldErrors::new();
     let username = fields
         .text(
@@ -35,8 +61,14 @@ pub async fn sign_up(
             &mut errors,
         )
         .map(|name| users::normalize_username(&name));
-    // Optional, but not blank (dj-rest-auth's `EmailField(required=False)`).
-    let email = fields.text("email", Text::OPTIONAL_NOT_BLANK, &mut errors);
+    // Optional, but not blank (dj-rest-auth's `EmailField(required=False)`); allauth
+    // requires it when verification is mandatory.
+    let email_rules = if mandatory {
+        Text::REQUIRED
+    } else {
+        Text::OPTIONAL_NOT_BLANK
+    };
+    let email = fields.text("email", email_rules, &mut errors);
     let password1 = fields.text("password1", Text::PASSWORD, &mut errors);
     let password2 = fields.text("password2", Text::PASSWORD, &mut errors);
 
@@ -45,9 +77,12 @@ pub async fn sign_up(
             errors.add("username", problem);
         }
     }
+    let mut address_taken = false;
     if let Some(address) = &email {
-        if let Some(problem) = rules::email_problem(db, address).await? {
-            errors.add("email", problem);
+        match rules::email_problem(db, address).await? {
+            Some(problem) if mandatory && problem == rules::EMAIL_TAKEN => address_taken = true,
+            Some(problem) => errors.add("email", problem),
+            None => {}
         }
     }
     if let Some(password) = &password1 {
@@ -71,7 +106,10 @@ pub async fn sign_up(
         return Err(AccountError::invalid(NON_FIELD_ERRORS, problem));
     }
 
-    let user = create(
+    if address_taken {
+        return answer_as_if_new(db, passwords, mailer, &password1, email.as_deref(), &mail).await;
+    }
+    let created = create(
         db,
         passwords,
         &username,
@@ -79,10 +117,50 @@ pub async fn sign_up(
         &password1,
         Role::Member,
     )
-    .await?;
+    .await;
+    let user = match created {
+        Ok(user) => user,
+        // A concurrent sign-up took the address: the same answer as above.
+        Err(CreateError::User(UserError::EmailTaken)) if mandatory => {
+            return answer_as_if_new(db, passwords, mailer, "", email.as_deref(), &mail).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
     tracing::info!(user_id = user.id, "user registered");
+    if verification != EmailVerification::None
+        && mailer.is_enabled()
+        && send_verification(db, &user, &mail).await?
+    {
+        mailer.wake();
+    }
+    if mandatory {
+        return Ok(SignedUp::VerificationSent);
+    }
     let pair = start_sign_in(db, tokens, &user, "registration", None).await?;
-    Ok((user, pair))
+    Ok(SignedUp::SignedIn(Box::new(user), pair))
+}
+
+/// A sign-up with an address that already has an account, under mandatory verification:
+/// the password is hashed as for a new account (so the answer takes as long) and the
+/// owner is told, instead of the person signing up.
+async fn answer_as_if_new(
+    db: &Db,
+    passwords: &Passwords,
+    mailer: &Mailer,
+    password: &str,
+    email: Option<&str>,
+    mail: &MailContext<'_>,
+) -> Result<SignedUp, AccountError> {
+    if !password.is_empty() {
+        passwords.hash(password).await?;
+    }
+    if let Some(address) = email {
+        if tell_owner(db, address, false, mail).await? {
+            mailer.wake();
+        }
+    }
+    tracing::info!("sign-up with an address that has an account; its owner was told");
+    Ok(SignedUp::VerificationSent)
 }
 
 /// What a new account may do.
@@ -122,6 +200,7 @@ pub async fn create(
         NewUser {
             username,
             email,
+            email_verified: false,
             password_hash: Some(&hash),
             first_name: "",
             last_name: "",

@@ -245,6 +245,13 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(errors) => ApiError::Validation(errors),
             AccountError::RateLimited(limited) => limited.into(),
             AccountError::NotFound => ApiError::UserNotFound,
+            AccountError::LinkNotValid => {
+                ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into())
+            }
+            AccountError::MailUnavailable => ApiError::Detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This server sends no e-mail, so this cannot be done here.".into(),
+            ),
             AccountError::Internal(error) => ApiError::Internal(error),
         }
     }

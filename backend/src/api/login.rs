@@ -24,6 +24,7 @@ pub async fn login(
         &state.rate_limits,
         ip,
         &fields,
+        state.config.email_verification,
     )
     .await?;
     Ok(Json(LoginBody::new(pair, &user)))

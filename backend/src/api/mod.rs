@@ -8,6 +8,7 @@ mod cors;
 mod current_user;
 mod error;
 mod example;
+mod lifecycle;
 mod login;
 mod logout;
 mod methods;
@@ -76,6 +77,29 @@ fn endpoints() -> Vec<Endpoint> {
             allow: user::ALLOW,
             router: any(user::user),
         },
+        only(
+            "/api/auth/password/reset/",
+            "Password Reset",
+            POST,
+            post(lifecycle::password_reset),
+        ),
+        only(
+            "/api/auth/password/reset/confirm/",
+            "Password Reset Confirm",
+            POST,
+            post(lifecycle::password_reset_confirm),
+        ),
+        Endpoint {
+            path: "/api/auth/register/verify-email/",
+            allow: lifecycle::VERIFY_ALLOW,
+            router: any(lifecycle::verify_email),
+        },
+        only(
+            "/api/auth/register/resend-email/",
+            "Resend Email Verification",
+            POST,
+            post(lifecycle::resend_email),
+        ),
         Endpoint {
             path: "/api/auth/password/change/",
             allow: password::ALLOW,

@@ -147,6 +147,44 @@ pub struct PasswordChangeRequest {
     new_password2: String,
 }
 
+/// `POST /api/auth/password/reset/` and `/register/resend-email/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct EmailRequest {
+    /// An e-mail address (required; an ASCII local part). Every address gets the same
+    /// answer, whether or not an account has it.
+    #[schema(schema_with = required_text)]
+    email: String,
+}
+
+/// `POST /api/auth/password/reset/confirm/`: the two values of the mailed link, and the new
+/// password twice.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct PasswordResetConfirmRequest {
+    /// The new password: Django's rules, 128 characters at most.
+    #[schema(schema_with = password)]
+    new_password1: String,
+    /// The new password again.
+    #[schema(schema_with = password)]
+    new_password2: String,
+    /// The link's `uid` (opaque).
+    #[schema(schema_with = required_text)]
+    uid: String,
+    /// The link's `token` (opaque, single-use).
+    #[schema(schema_with = required_text)]
+    token: String,
+}
+
+/// `POST /api/auth/register/verify-email/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct VerifyEmailRequest {
+    /// The key from the mailed link (opaque, single-use).
+    #[schema(schema_with = required_text)]
+    key: String,
+}
+
 /// `POST /api/auth/token/verify/`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // Documentation only: the handler reads `Fields`.
@@ -258,7 +296,7 @@ impl Modify for BearerAuth {
         (RegisterRequest = "multipart/form-data")
     )),
     responses(
-        (status = 201, description = "Account created and signed in", body = LoginBody),
+        (status = 201, description = "Account created and signed in; under `ACCOUNT_EMAIL_VERIFICATION=mandatory` instead `{\"detail\": \"Verification e-mail sent.\"}` and nobody is signed in", body = LoginBody),
         (status = 400, description = "Field errors, or an unreadable body (`detail`)", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
         BodyErrors,
@@ -374,6 +412,81 @@ fn user_patch() {}
 #[allow(dead_code)]
 fn password_change() {}
 
+#[utoipa::path(post, path = "/api/auth/password/reset/", tag = "account",
+    request_body(content(
+        (EmailRequest = "application/json"),
+        (EmailRequest = "application/x-www-form-urlencoded"),
+        (EmailRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The same answer for every address; an active account's address gets a reset link", body = MessageBody),
+        (status = 400, description = "Missing or malformed address", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many requests from this client or for this address", body = MessageBody),
+        (status = 503, description = "This server sends no e-mail (`EMAIL_URL=none`)", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn password_reset() {}
+
+#[utoipa::path(post, path = "/api/auth/password/reset/confirm/", tag = "account",
+    request_body(content(
+        (PasswordResetConfirmRequest = "application/json"),
+        (PasswordResetConfirmRequest = "application/x-www-form-urlencoded"),
+        (PasswordResetConfirmRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Password set; every sign-in of the account is ended", body = MessageBody),
+        (status = 400, description = "Field errors; any bad link gives `{\"token\": [\"Invalid value\"]}`", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many attempts from this client", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn password_reset_confirm() {}
+
+#[utoipa::path(post, path = "/api/auth/register/verify-email/", tag = "account",
+    request_body(content(
+        (VerifyEmailRequest = "application/json"),
+        (VerifyEmailRequest = "application/x-www-form-urlencoded"),
+        (VerifyEmailRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The address is verified (or, for an address change, is now the account's)", body = MessageBody),
+        (status = 400, description = "No key; or the new address was taken meanwhile", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        (status = 404, description = "Unknown, expired or used key", body = MessageBody),
+        BodyErrors,
+        (status = 429, description = "Too many attempts from this client", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn verify_email() {}
+
+#[utoipa::path(head, path = "/api/auth/register/verify-email/", tag = "account",
+    responses(
+        (status = 401, description = "An invalid `Authorization: Bearer` header"),
+        (status = 405, description = "Listed in `Allow` (as DRF does), yet not served"),
+    ))]
+#[allow(dead_code)]
+fn verify_email_head() {}
+
+#[utoipa::path(post, path = "/api/auth/register/resend-email/", tag = "account",
+    request_body(content(
+        (EmailRequest = "application/json"),
+        (EmailRequest = "application/x-www-form-urlencoded"),
+        (EmailRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Always `ok`; an unverified account's address gets a new link", body = MessageBody),
+        (status = 400, description = "Missing or malformed address", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many requests from this client or for this address", body = MessageBody),
+        (status = 503, description = "This server sends no e-mail (`EMAIL_URL=none`)", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn resend_email() {}
+
 #[utoipa::path(post, path = "/api/auth/token/verify/", tag = "tokens",
     request_body(content(
         (VerifyRequest = "application/json"),
@@ -431,11 +544,12 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, verify_email_head, resend_email, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sign-out and the user"),
+        (name = "account", description = "Password reset and address verification by mail"),
         (name = "tokens", description = "Token verification, refresh and keys"),
     )
 )]

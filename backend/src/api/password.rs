@@ -10,7 +10,7 @@ use serde_json::json;
 use super::current_user::CurrentUser;
 use super::error::ApiError;
 use super::methods;
-use crate::accounts::{self, MailContext};
+use crate::accounts;
 use crate::input::Fields;
 use crate::state::AppState;
 
@@ -35,10 +35,7 @@ pub async fn change(
                 &current.user,
                 &current.claims.sid,
                 &fields,
-                MailContext {
-                    site_name: &state.config.site_name,
-                    public_url: &state.config.public_url,
-                },
+                state.mail_context(),
             )
             .await?;
             state.mailer.wake();

@@ -1,8 +1,11 @@
-//! `POST /api/auth/register/`: create an account and sign it in.
+//! `POST /api/auth/register/`: create an account and sign it in (or, under mandatory
+//! verification, mail the link and sign nobody in).
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde_json::json;
 
 use super::bodies::LoginBody;
 use super::current_user::MaybeUser;
@@ -17,15 +20,27 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     _caller: MaybeUser,
     fields: Fields,
-) -> Result<(StatusCode, Json<LoginBody>), ApiError> {
-    let (user, pair) = accounts::sign_up(
+) -> Result<Response, ApiError> {
+    let signed_up = accounts::sign_up(
         &state.db,
         &state.passwords,
         &state.tokens,
         &state.rate_limits,
+        &state.mailer,
         ip,
         &fields,
+        state.config.email_verification,
+        state.mail_context(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(LoginBody::new(pair, &user))))
+    Ok(match signed_up {
+        accounts::SignedUp::SignedIn(user, pair) => {
+            (StatusCode::CREATED, Json(LoginBody::new(pair, &user))).into_response()
+        }
+        accounts::SignedUp::VerificationSent => (
+            StatusCode::CREATED,
+            Json(json!({ "detail": "Verification e-mail sent." })),
+        )
+            .into_response(),
+    })
 }

@@ -1,6 +1,7 @@
 //! Per-IP and per-account rate limits for what brute force aims at (sign-in, sign-up,
-//! token refresh): N attempts per minute per key, refilled continuously (the generic cell
-//! rate algorithm, GCRA), ASVS V2.2.1.
+//! token refresh; ASVS V2.2.1) and for what sends mail (password reset, verification links,
+//! address changes; per address too, so nobody can flood one inbox): N attempts per
+//! minute (or hour) per key, refilled continuously (the generic cell rate algorithm, GCRA).
 //!
 //! Where the budgets live is `RATE_LIMIT_STORE`:
 //! - `memory` (default): `governor`'s keyed limiters in this process. Behind a load
@@ -54,14 +55,21 @@ enum Limit {
     LoginAccount,
     Register,
     Refresh,
+    EmailIp,
+    EmailAddress,
 }
 
+/// How many of the six limits there are (the local limiters' array).
+const LIMITS: usize = 6;
+
 impl Limit {
-    const ALL: [Limit; 4] = [
+    const ALL: [Limit; LIMITS] = [
         Limit::LoginIp,
         Limit::LoginAccount,
         Limit::Register,
         Limit::Refresh,
+        Limit::EmailIp,
+        Limit::EmailAddress,
     ];
 
     fn name(self) -> &'static str {
@@ -70,16 +78,42 @@ impl Limit {
             Limit::LoginAccount => "login-account",
             Limit::Register => "register-ip",
             Limit::Refresh => "refresh-ip",
+            Limit::EmailIp => "email-ip",
+            Limit::EmailAddress => "email-address",
         }
     }
 
-    fn per_minute(self, config: &RateLimitConfig) -> u32 {
-        match self {
-            Limit::LoginIp | Limit::LoginAccount => config.login_per_minute,
-            Limit::Register => config.register_per_minute,
-            Limit::Refresh => config.refresh_per_minute,
+    /// The budget: `n` attempts per `period_ms` milliseconds (a burst of `n`, then one
+    /// every `period_ms / n`).
+    fn quota(self, config: &RateLimitConfig) -> Budget {
+        let (n, period_ms) = match self {
+            Limit::LoginIp | Limit::LoginAccount => (config.login_per_minute, MINUTE_MS),
+            Limit::Register => (config.register_per_minute, MINUTE_MS),
+            Limit::Refresh => (config.refresh_per_minute, MINUTE_MS),
+            Limit::EmailIp => (config.email_ip_per_hour, HOUR_MS),
+            Limit::EmailAddress => (config.email_per_hour, HOUR_MS),
+        };
+        Budget {
+            n: n.max(1),
+            period_ms,
         }
-        .max(1)
+    }
+}
+
+const MINUTE_MS: u64 = 60_000;
+const HOUR_MS: u64 = 3_600_000;
+
+/// `n` attempts per `period_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Budget {
+    n: u32,
+    period_ms: u64,
+}
+
+impl Budget {
+    /// Milliseconds between two attempts once the burst is spent.
+    fn interval_ms(self) -> u64 {
+        (self.period_ms / u64::from(self.n)).max(1)
     }
 }
 
@@ -91,7 +125,7 @@ pub struct RateLimits(Option<Limiters>);
 struct Limiters {
     config: RateLimitConfig,
     /// This process's limiters: the store with `memory`, the fallback otherwise.
-    local: [DefaultKeyedRateLimiter<String>; 4],
+    local: [DefaultKeyedRateLimiter<String>; LIMITS],
     shared: Option<Shared>,
     /// Keys the shared store's names, from the session secret.
     key_mac: Hmac<Sha256>,
@@ -167,8 +201,10 @@ fn ip_key(ip: IpAddr) -> String {
     }
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
+fn governor_quota(budget: Budget) -> Quota {
+    Quota::with_period(std::time::Duration::from_millis(budget.interval_ms()))
+        .expect("a non-zero interval")
+        .allow_burst(NonZeroU32::new(budget.n).expect("at least one"))
 }
 
 fn whole_seconds(millis: u64) -> u64 {
@@ -181,12 +217,12 @@ fn now_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The GCRA for one budget of `per_minute` attempts: with `tat` (theoretical arrival time,
-/// Unix milliseconds; `None` for a fresh key) at `now`, either the new `tat` to store or
-/// how many milliseconds to wait.
-fn gcra(tat: Option<i64>, now: i64, per_minute: u32) -> Result<i64, u64> {
-    let interval = 60_000 / i64::from(per_minute.max(1));
-    let tolerance = interval * (i64::from(per_minute.max(1)) - 1);
+/// The GCRA for one budget: with `tat` (theoretical arrival time, Unix milliseconds;
+/// `None` for a fresh key) at `now`, either the new `tat` to store or how many milliseconds
+/// to wait.
+fn gcra(tat: Option<i64>, now: i64, budget: Budget) -> Result<i64, u64> {
+    let interval = i64::try_from(budget.interval_ms()).unwrap_or(i64::MAX);
+    let tolerance = interval * (i64::from(budget.n) - 1);
     let tat = tat.unwrap_or(now).max(now);
     let wait = tat - now - tolerance;
     if wait > 0 {
@@ -228,8 +264,7 @@ impl RateLimits {
                 Some(Shared::Redis(connection))
             }
         };
-        let local =
-            Limit::ALL.map(|limit| RateLimiter::keyed(per_minute(limit.per_minute(config))));
+        let local = Limit::ALL.map(|limit| RateLimiter::keyed(governor_quota(limit.quota(config))));
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(key_secret).expect("HMAC takes any key");
         mac.update(b"leptos-auth-starter rate-limit keys v1");
@@ -266,23 +301,32 @@ impl RateLimits {
         self.check(Limit::Refresh, &ip_key(ip)).await
     }
 
+    /// A request that sends mail (password reset, verification link, address change) from
+    /// `ip` to `address`: both budgets must allow it. The address counts by its identity
+    /// key, whether or not an account has it, so the limit reveals nothing.
+    pub async fn email(&self, ip: IpAddr, address: &str) -> Result<(), RateLimited> {
+        self.check(Limit::EmailIp, &ip_key(ip)).await?;
+        self.check(Limit::EmailAddress, &crate::users::identity_key(address))
+            .await
+    }
+
     /// The one guard every limit goes through.
     async fn check(&self, limit: Limit, key: &str) -> Result<(), RateLimited> {
         let Some(limiters) = &self.0 else {
             return Ok(());
         };
-        let per_minute = limit.per_minute(&limiters.config);
+        let budget = limit.quota(&limiters.config);
         let shared = match &limiters.shared {
             None => None,
             Some(Shared::Redis(connection)) => {
                 let mut connection = connection.clone();
-                let interval = 60_000 / u64::from(per_minute);
+                let interval = budget.interval_ms();
                 let script = redis::Script::new(REDIS_GCRA);
                 let mut invocation =
                     script.key(format!("las:rl:{}", limiters.shared_key(limit, key)));
                 invocation
                     .arg(interval)
-                    .arg(interval * (u64::from(per_minute) - 1));
+                    .arg(interval * (u64::from(budget.n) - 1));
                 let result = tokio::time::timeout(
                     REDIS_CHECK_TIMEOUT,
                     invocation.invoke_async::<u64>(&mut connection),
@@ -294,7 +338,7 @@ impl RateLimits {
                 })
             }
             Some(Shared::Database(db)) => Some(
-                database_check(db, &limiters.shared_key(limit, key), per_minute)
+                database_check(db, &limiters.shared_key(limit, key), budget)
                     .await
                     .map_err(|e| e.to_string()),
             ),
@@ -349,7 +393,7 @@ fn local_check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(
 /// One GCRA step on the `rate_limits` row of `key`, inside a transaction that holds the
 /// row (PostgreSQL: `FOR UPDATE`; SQLite: its single writer). `Ok(0)` lets the attempt
 /// through; otherwise the milliseconds to wait.
-async fn database_check(db: &Db, key: &str, per_minute: u32) -> Result<u64, sqlx::Error> {
+async fn database_check(db: &Db, key: &str, budget: Budget) -> Result<u64, sqlx::Error> {
     let now = now_millis();
     macro_rules! step {
         ($pool:expr, $select:expr) => {{
@@ -358,7 +402,7 @@ async fn database_check(db: &Db, key: &str, per_minute: u32) -> Result<u64, sqlx
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?;
-            match gcra(tat.map(|(t,)| t), now, per_minute) {
+            match gcra(tat.map(|(t,)| t), now, budget) {
                 Ok(new_tat) => {
                     sqlx::query(
                         "INSERT INTO rate_limits (key, tat) VALUES ($1, $2) \
@@ -402,6 +446,8 @@ mod tests {
             login_per_minute,
             register_per_minute: 1,
             refresh_per_minute: 1,
+            email_per_hour: 2,
+            email_ip_per_hour: 3,
             store: RateLimitStore::Memory,
         };
         RateLimits::new(Some(&config), &db, b"test secret")
@@ -432,6 +478,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn mail_requests_are_limited_per_address_and_per_ip() {
+        let limits = memory_limits(10).await;
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        // Two an hour per address, whatever its case, from any IP.
+        assert!(limits.email(ip, "ann@example.com").await.is_ok());
+        assert!(limits.email(other, "ANN@example.com").await.is_ok());
+        let Err(limited) = limits.email(ip, "Ann@Example.com").await else {
+            panic!("a third mail to one address in an hour should be limited");
+        };
+        assert!(
+            (1700..=1800).contains(&limited.retry_after_secs),
+            "{limited:?}"
+        );
+        // Three an hour per IP, whatever the address (the refused one above counted).
+        assert!(limits.email(ip, "bob@example.com").await.is_ok());
+        assert!(limits.email(ip, "cy@example.com").await.is_err());
+    }
+
+    #[tokio::test]
     async fn switched_off_limits_never_refuse() {
         let db = Db::connect("sqlite::memory:", 1).await.unwrap();
         let limits = RateLimits::new(None, &db, b"test secret").await.unwrap();
@@ -454,25 +520,43 @@ mod tests {
 
     #[test]
     fn gcra_allows_a_burst_then_one_per_interval() {
+        let three_a_minute = Budget {
+            n: 3,
+            period_ms: MINUTE_MS,
+        };
         let (mut tat, now) = (None, 1_000_000);
         for _ in 0..3 {
-            tat = Some(gcra(tat, now, 3).unwrap());
+            tat = Some(gcra(tat, now, three_a_minute).unwrap());
         }
         // The fourth within the same instant waits one interval (20 s at 3 a minute).
-        assert_eq!(gcra(tat, now, 3), Err(20_000));
-        assert!(gcra(tat, now + 20_000, 3).is_ok());
+        assert_eq!(gcra(tat, now, three_a_minute), Err(20_000));
+        assert!(gcra(tat, now + 20_000, three_a_minute).is_ok());
         // A minute later the budget is full again.
-        assert_eq!(gcra(tat, now + 60_000, 3), Ok(now + 80_000));
+        assert_eq!(gcra(tat, now + 60_000, three_a_minute), Ok(now + 80_000));
+        // Three an hour: the fourth waits twenty minutes.
+        let three_an_hour = Budget {
+            n: 3,
+            period_ms: HOUR_MS,
+        };
+        let mut tat = None;
+        for _ in 0..3 {
+            tat = Some(gcra(tat, now, three_an_hour).unwrap());
+        }
+        assert_eq!(gcra(tat, now, three_an_hour), Err(1_200_000));
     }
 
     #[tokio::test]
     async fn the_database_store_keeps_one_budget() {
         let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let two = Budget {
+            n: 2,
+            period_ms: MINUTE_MS,
+        };
         for _ in 0..2 {
-            assert_eq!(database_check(&db, "k", 2).await.unwrap(), 0);
+            assert_eq!(database_check(&db, "k", two).await.unwrap(), 0);
         }
-        let wait = database_check(&db, "k", 2).await.unwrap();
+        let wait = database_check(&db, "k", two).await.unwrap();
         assert!((1..=30_000).contains(&wait), "{wait}");
-        assert_eq!(database_check(&db, "other", 2).await.unwrap(), 0);
+        assert_eq!(database_check(&db, "other", two).await.unwrap(), 0);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rand::RngCore;
 use thiserror::Error;
 
-pub use settings::{AppEnv, JwtAlgorithm, LogFormat, Settings};
+pub use settings::{AppEnv, EmailVerification, JwtAlgorithm, LogFormat, Settings};
 
 use crate::client_ip::IpNet;
 use crate::secret::Secret;
@@ -71,6 +71,10 @@ pub struct RateLimitConfig {
     pub register_per_minute: u32,
     /// Token refreshes per minute per client IP (`RATE_LIMIT_REFRESH_PER_MINUTE`).
     pub refresh_per_minute: u32,
+    /// Mail-sending requests per hour per address (`RATE_LIMIT_EMAIL_PER_HOUR`).
+    pub email_per_hour: u32,
+    /// Mail-sending requests per hour per client IP (`RATE_LIMIT_EMAIL_IP_PER_HOUR`).
+    pub email_ip_per_hour: u32,
     /// Where the budgets live.
     pub store: RateLimitStore,
 }
@@ -156,6 +160,12 @@ pub struct Config {
     pub email_from: String,
     /// The product's name in mail (`SITE_NAME`).
     pub site_name: String,
+    /// `ACCOUNT_EMAIL_VERIFICATION`.
+    pub email_verification: EmailVerification,
+    /// How long a password reset link lives (`PASSWORD_RESET_TIMEOUT`).
+    pub password_reset_timeout: Duration,
+    /// How long a verification link lives (`ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS`).
+    pub email_confirmation_timeout: Duration,
     /// Human-readable notes about relaxed settings, logged once tracing is up.
     pub warnings: Vec<String>,
 }
@@ -198,6 +208,9 @@ pub enum ConfigError {
     /// A `CORS_ALLOWED_ORIGINS` entry that is not an http(s) origin; the field is the entry.
     #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
     InvalidCorsOrigin(String),
+    /// `ACCOUNT_EMAIL_VERIFICATION=mandatory` with `EMAIL_URL=none`: nobody could sign up.
+    #[error("ACCOUNT_EMAIL_VERIFICATION=mandatory needs mail, but EMAIL_URL=none")]
+    VerificationWithoutMail,
     /// `EMAIL_URL` does not parse.
     #[error(transparent)]
     Email(#[from] crate::mail::MailConfigError),
@@ -308,6 +321,8 @@ impl Config {
             login_per_minute: s.rate_limit_login_per_minute,
             register_per_minute: s.rate_limit_register_per_minute,
             refresh_per_minute: s.rate_limit_refresh_per_minute,
+            email_per_hour: s.rate_limit_email_per_hour,
+            email_ip_per_hour: s.rate_limit_email_ip_per_hour,
             store: s.rate_limit_store.parse()?,
         });
         if !s.rate_limit_enabled {
@@ -327,13 +342,21 @@ impl Config {
             return Err(ConfigError::MissingInProduction("EMAIL_URL"));
         }
         if email == crate::mail::Transport::Disabled {
+            if s.account_email_verification == EmailVerification::Mandatory {
+                return Err(ConfigError::VerificationWithoutMail);
+            }
             warnings.push(
-                "EMAIL_URL=none: no mail is sent; password change notices are not delivered".into(),
+                "EMAIL_URL=none: no mail is sent; password reset, address verification and \
+                 address change are unavailable, and notices are not delivered"
+                    .into(),
             );
         }
 
         Ok(Config {
             email,
+            email_verification: s.account_email_verification,
+            password_reset_timeout: seconds(s.password_reset_timeout),
+            email_confirmation_timeout: seconds(s.account_email_confirmation_expire_days * 86_400),
             email_from: s.email_from,
             site_name: s.site_name,
             social_providers,

@@ -27,6 +27,18 @@ impl AppEnv {
     }
 }
 
+/// Whether an account's address must be verified (`ACCOUNT_EMAIL_VERIFICATION`, allauth's
+/// setting and values).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EmailVerification {
+    /// No verification mail at sign-up (the link can still be asked for from the profile).
+    None,
+    /// A verification mail at sign-up; signing in does not wait for it.
+    Optional,
+    /// An address is required at sign-up, and signing in waits until it is verified.
+    Mandatory,
+}
+
 /// How log lines are written (`LOG_FORMAT`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -157,6 +169,15 @@ pub struct Settings {
     #[arg(long, env = "RATE_LIMIT_REFRESH_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_refresh_per_minute: u32,
 
+    /// Mail-sending requests (password reset, verification link, address change) per hour
+    /// per address, whether or not an account has it.
+    #[arg(long, env = "RATE_LIMIT_EMAIL_PER_HOUR", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_email_per_hour: u32,
+
+    /// Mail-sending requests per hour per client IP.
+    #[arg(long, env = "RATE_LIMIT_EMAIL_IP_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_email_ip_per_hour: u32,
+
     /// Where rate-limit budgets live: `memory` (this process; N instances allow N times the
     /// rate), `database` (the application's database, shared by every instance on it) or a
     /// Redis URL (`redis://host:6379`, `rediss://…`), shared by every instance using it.
@@ -182,6 +203,20 @@ pub struct Settings {
         default_value = "leptos-auth-starter <noreply@localhost>"
     )]
     pub email_from: String,
+
+    /// Whether addresses must be verified: `none`, `optional` or `mandatory` (allauth's
+    /// `ACCOUNT_EMAIL_VERIFICATION`).
+    #[arg(long, env = "ACCOUNT_EMAIL_VERIFICATION", value_enum, default_value_t = EmailVerification::Optional, ignore_case = true)]
+    pub account_email_verification: EmailVerification,
+
+    /// Seconds a password reset link stays valid (Django's `PASSWORD_RESET_TIMEOUT`).
+    #[arg(long, env = "PASSWORD_RESET_TIMEOUT", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=604_800))]
+    pub password_reset_timeout: i64,
+
+    /// Days a verification link stays valid (allauth's
+    /// `ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS`).
+    #[arg(long, env = "ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=30))]
+    pub account_email_confirmation_expire_days: i64,
 
     /// The product's name in mail (Django's site name).
     #[arg(long, env = "SITE_NAME", default_value = "leptos-auth-starter")]

@@ -135,6 +135,14 @@ impl Text {
 }
 
 impl Fields {
+    /// The fields with `name` set to `value` (a form whose path carries part of its input,
+    /// such as a mailed link's token).
+    pub fn with(mut self, name: &str, value: &str) -> Fields {
+        self.0
+            .insert(name.to_owned(), Value::String(value.to_owned()));
+        self
+    }
+
     /// Removes field `name` when it is a string that is blank once trimmed: what an empty
     /// optional input of an HTML form means ("none"), unlike an API client's `""`.
     pub fn drop_blank(&mut self, name: &str) {

@@ -19,6 +19,38 @@ const TEMPLATES: &[(&str, &str)] = &[
         "password_changed.html",
         include_str!("../../templates/mail/password_changed.html"),
     ),
+    (
+        "password_reset.txt",
+        include_str!("../../templates/mail/password_reset.txt"),
+    ),
+    (
+        "password_reset.html",
+        include_str!("../../templates/mail/password_reset.html"),
+    ),
+    (
+        "verify_email.txt",
+        include_str!("../../templates/mail/verify_email.txt"),
+    ),
+    (
+        "verify_email.html",
+        include_str!("../../templates/mail/verify_email.html"),
+    ),
+    (
+        "email_changed.txt",
+        include_str!("../../templates/mail/email_changed.txt"),
+    ),
+    (
+        "email_changed.html",
+        include_str!("../../templates/mail/email_changed.html"),
+    ),
+    (
+        "address_in_use.txt",
+        include_str!("../../templates/mail/address_in_use.txt"),
+    ),
+    (
+        "address_in_use.html",
+        include_str!("../../templates/mail/address_in_use.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -57,15 +89,28 @@ pub fn render(
     })
 }
 
-/// "Your password was changed" (after a change on the profile or through the API).
+/// A duration in words for a message ("1 hour", "3 days", "90 minutes").
+pub fn in_words(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    let (n, unit) = if secs.is_multiple_of(86_400) && secs >= 86_400 {
+        (secs / 86_400, "day")
+    } else if secs.is_multiple_of(3600) && secs >= 3600 {
+        (secs / 3600, "hour")
+    } else {
+        (secs.div_ceil(60).max(1), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// "Your password was changed" (after a change on the profile, through the API, or a reset).
 #[derive(Serialize)]
 pub struct PasswordChanged<'a> {
     /// The product's name (`SITE_NAME`).
     pub site_name: &'a str,
     /// The account's username.
     pub username: &'a str,
-    /// The sign-in page, from `PUBLIC_URL`.
-    pub sign_in_url: &'a str,
+    /// The "forgot your password" page, from `PUBLIC_URL`.
+    pub reset_url: &'a str,
 }
 
 impl PasswordChanged<'_> {
@@ -76,16 +121,182 @@ impl PasswordChanged<'_> {
     }
 }
 
+/// The password reset link.
+#[derive(Serialize)]
+pub struct PasswordReset<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The account's username.
+    pub username: &'a str,
+    /// `PUBLIC_URL/password-reset/confirm/{uid}/{token}/`.
+    pub reset_url: &'a str,
+    /// How long the link works, in words (see [`in_words`]).
+    pub valid_for: &'a str,
+}
+
+impl PasswordReset<'_> {
+    /// The message to `to`.
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let subject = format!("[{}] Reset your password", self.site_name);
+        render("password_reset", to, subject, self)
+    }
+}
+
+/// The link that verifies an address: the account's own (`change: false`), or the one it
+/// is moving to (`change: true`).
+#[derive(Serialize)]
+pub struct VerifyEmail<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The account's username.
+    pub username: &'a str,
+    /// `PUBLIC_URL/verify-email/{key}`.
+    pub confirm_url: &'a str,
+    /// How long the link works, in words (see [`in_words`]).
+    pub valid_for: &'a str,
+    /// Whether the address is to replace the account's current one.
+    pub change: bool,
+}
+
+impl VerifyEmail<'_> {
+    /// The message to `to`.
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let subject = format!("[{}] Please confirm your e-mail address", self.site_name);
+        render("verify_email", to, subject, self)
+    }
+}
+
+/// To the previous address, after the account moved to a new one.
+#[derive(Serialize)]
+pub struct EmailChanged<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The account's username.
+    pub username: &'a str,
+    /// The account's address now.
+    pub new_email: &'a str,
+    /// The sign-in page, from `PUBLIC_URL`.
+    pub sign_in_url: &'a str,
+}
+
+impl EmailChanged<'_> {
+    /// The message to `to` (the previous address).
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let subject = format!("[{}] Your e-mail address was changed", self.site_name);
+        render("email_changed", to, subject, self)
+    }
+}
+
+/// To an account's address, when someone tried to sign up with it, or to move another
+/// account to it (`change`): sent instead of an answer that would reveal the account.
+#[derive(Serialize)]
+pub struct AddressInUse<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The username of the account that has the address.
+    pub username: &'a str,
+    /// The sign-in page, from `PUBLIC_URL`.
+    pub sign_in_url: &'a str,
+    /// The "forgot your password" page, from `PUBLIC_URL`.
+    pub reset_url: &'a str,
+    /// An address change rather than a sign-up.
+    pub change: bool,
+}
+
+impl AddressInUse<'_> {
+    /// The message to `to`.
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let what = if self.change {
+            "Someone tried to use your address"
+        } else {
+            "Your address was used to sign up"
+        };
+        let subject = format!("[{}] {what}", self.site_name);
+        render("address_in_use", to, subject, self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        use std::time::Duration;
+        assert_eq!(in_words(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(in_words(Duration::from_secs(3 * 86_400)), "3 days");
+        assert_eq!(in_words(Duration::from_secs(5400)), "90 minutes");
+        assert_eq!(in_words(Duration::from_secs(61)), "2 minutes");
+    }
+
+    #[test]
+    fn every_message_renders_its_link_and_reason() {
+        let link = "https://auth.example.com/x/abc/";
+        let messages = [
+            PasswordReset {
+                site_name: "Acme",
+                username: "ada",
+                reset_url: link,
+                valid_for: "1 hour",
+            }
+            .message("ada@example.com")
+            .unwrap(),
+            VerifyEmail {
+                site_name: "Acme",
+                username: "ada",
+                confirm_url: link,
+                valid_for: "3 days",
+                change: false,
+            }
+            .message("ada@example.com")
+            .unwrap(),
+            VerifyEmail {
+                site_name: "Acme",
+                username: "ada",
+                confirm_url: link,
+                valid_for: "3 days",
+                change: true,
+            }
+            .message("new@example.com")
+            .unwrap(),
+            AddressInUse {
+                site_name: "Acme",
+                username: "ada",
+                sign_in_url: link,
+                reset_url: link,
+                change: false,
+            }
+            .message("ada@example.com")
+            .unwrap(),
+            EmailChanged {
+                site_name: "Acme",
+                username: "ada",
+                new_email: "new@example.com",
+                sign_in_url: link,
+            }
+            .message("ada@example.com")
+            .unwrap(),
+        ];
+        for message in messages {
+            assert!(
+                message.subject.starts_with("[Acme] "),
+                "{}",
+                message.subject
+            );
+            assert!(message.text.contains(link), "{}", message.text);
+            assert!(message.text.contains("You received this message because"));
+            assert!(message
+                .html
+                .contains("href=\"https:&#x2f;&#x2f;auth.example.com"));
+        }
+    }
 
     #[test]
     fn password_changed_says_why_and_what_to_do() {
         let message = PasswordChanged {
             site_name: "Acme <Auth>",
             username: "ada",
-            sign_in_url: "https://auth.example.com/signin",
+            reset_url: "https://auth.example.com/signin",
         }
         .message("ada@example.com")
         .unwrap();

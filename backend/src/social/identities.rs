@@ -1,11 +1,13 @@
 //! Identities: which local account a provider's subject belongs to (the `identities`
 //! table), and what a verified external profile means here: find, create, link, unlink.
 //!
-//! Linking by email happens only when it is safe. This app does not verify local email
-//! addresses, so a provider's verified email matching a local account never links by
-//! itself: the person must prove they own the local account by signing in with its
-//! password first (the sign-in page offers that step). An unverified provider email never
-//! links, and is not even stored on a new account.
+//! Linking by email happens only when it is safe: a provider's verified email links to the
+//! local account with that address on its own only when the local address is verified too
+//! (`users.email_verified`: a verification link was followed, or a provider vouched for it).
+//! An unverified local address could be an attacker's pre-registration, so the person must
+//! prove they own the local account by signing in with its password first (the sign-in page
+//! offers that step). An unverified provider email never links, and is not even stored on a
+//! new account.
 
 use chrono::Utc;
 
@@ -20,7 +22,8 @@ pub enum Resolution {
     SignIn(User),
     /// The identity was linked to the signed-in user.
     Linked(User),
-    /// A local account has this (provider-verified) email: sign in with its password to link.
+    /// A local account has this (provider-verified) email, unverified locally: sign in with
+    /// its password to link.
     ConfirmWithPassword { email: String },
     /// Refused, with the reason to show.
     Refused(String),
@@ -106,7 +109,8 @@ pub async fn unlink(db: &Db, user: &User, provider: &str) -> Result<Unlink, DbEr
 /// Decides what a verified external profile of `provider` (`label` for messages) means
 /// here: the owner of a known identity signs in; with `link_to` (a signed-in user asked to
 /// link) the identity joins that account; a provider-verified email of an existing account
-/// asks for that account's password first; anything else is a new account.
+/// links to it when the account's address is verified too, and otherwise asks for that
+/// account's password first; anything else is a new account.
 pub async fn resolve(
     db: &Db,
     provider: &str,
@@ -143,7 +147,23 @@ pub async fn resolve(
 
     let verified_email = profile.email.as_deref().filter(|_| profile.email_verified);
     if let Some(email) = verified_email {
-        if users::find_by_email(db, email).await?.is_some() {
+        if let Some(user) = users::find_by_email(db, email).await? {
+            // Both sides vouch for the address: the provider, and our own verification
+            // link. Anything less (an address typed at sign-up and never confirmed) could
+            // be an attacker's pre-registration, so it still needs the password.
+            if user.email_verified && user.is_active {
+                if !link(db, user.id, provider, profile).await? {
+                    return Ok(Resolution::Refused(format!(
+                        "Another {label} account is already linked to this user."
+                    )));
+                }
+                tracing::info!(
+                    user_id = user.id,
+                    provider,
+                    "identity linked by verified address"
+                );
+                return Ok(Resolution::SignIn(user));
+            }
             return Ok(Resolution::ConfirmWithPassword {
                 email: email.to_owned(),
             });
@@ -176,6 +196,8 @@ async fn create_user(
         let new = NewUser {
             username: &candidate,
             email,
+            // Only a provider-verified address is ever passed in.
+            email_verified: true,
             password_hash: None,
             first_name: &profile.first_name,
             last_name: &profile.last_name,

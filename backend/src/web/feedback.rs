@@ -14,6 +14,10 @@ use crate::input::{BodyError, FieldErrors, Fields, Text};
 /// The message for a failure of ours (also used by the social sign-in flow).
 pub(crate) const TRY_AGAIN: &str = "Something went wrong on our side. Please try again.";
 
+/// What a mailed link that no longer works says.
+pub(crate) const LINK_NOT_VALID: &str =
+    "This link does not work: it may have expired, or been used already. Ask for a new one.";
+
 /// A form body, read the way the API reads it; a body that cannot be read is kept as its
 /// error, so the handler can still answer with the form and a message.
 pub struct FormInput {
@@ -79,6 +83,10 @@ pub fn rejected(form: &str, error: AccountError, values: BTreeMap<String, String
     match error {
         AccountError::Invalid(errors) => flash.errors = errors.into_map(),
         AccountError::RateLimited(limited) => flash.notice = Some(wait_message(limited)),
+        AccountError::LinkNotValid => flash.notice = Some(LINK_NOT_VALID.into()),
+        AccountError::MailUnavailable => {
+            flash.notice = Some("This server sends no e-mail, so this cannot be done here.".into());
+        }
         other @ (AccountError::NotFound | AccountError::Internal(_)) => {
             tracing::error!(error = %other, form, "form failed");
             flash.notice = Some(TRY_AGAIN.into());

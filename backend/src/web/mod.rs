@@ -12,6 +12,7 @@ pub mod next;
 mod page_context;
 mod redirect;
 
+mod lifecycle;
 mod profile;
 mod signin;
 mod signout;
@@ -53,6 +54,19 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(signout::submit))
         .route("/profile", post(profile::submit))
         .route("/profile/password", post(profile::change_password))
+        .route("/profile/email", post(lifecycle::change_email))
+        .route("/profile/email/resend", post(lifecycle::resend_own_link))
+        .route("/password-reset", post(lifecycle::request_reset))
+        .route(
+            "/password-reset/confirm/{uid}/{token}/",
+            get(lifecycle::reset_link),
+        )
+        .route(
+            "/password-reset/confirm/{uid}/{token}",
+            post(lifecycle::confirm_reset),
+        )
+        .route("/verify-email/resend", post(lifecycle::resend_link))
+        .route("/verify-email/{key}", post(lifecycle::confirm_email))
         .route("/auth/{provider}/start", get(social::start))
         .route("/auth/{provider}/callback", get(social::callback))
         .route(

@@ -15,7 +15,9 @@ use tower_sessions::Session;
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::see_other;
 use super::WebError;
+use crate::accounts;
 use crate::browser::flash::{self, Flash};
+use crate::config::EmailVerification;
 use crate::social::identities;
 use crate::state::AppState;
 use crate::users::User;
@@ -37,6 +39,30 @@ pub struct PageContext {
     pub providers: Vec<(String, String)>,
     /// The providers linked to the signed-in user (on the profile page only).
     pub linked: Vec<String>,
+    /// On a mailed link's page (`/password-reset/confirm/{uid}/{token}`,
+    /// `/verify-email/{key}`): whether the link still works (looked at, never spent).
+    pub link_live: Option<bool>,
+    /// Whether sign-up requires an address (`ACCOUNT_EMAIL_VERIFICATION=mandatory`).
+    pub email_required: bool,
+}
+
+/// Whether the mailed link `path` names still works; `None` for any other page.
+async fn link_state(state: &AppState, path: &str) -> Result<Option<bool>, WebError> {
+    if let Some(rest) = path.strip_prefix("/password-reset/confirm/") {
+        let mut parts = rest.trim_end_matches('/').splitn(2, '/');
+        let (Some(uid), Some(token)) = (parts.next(), parts.next()) else {
+            return Ok(Some(false));
+        };
+        return Ok(Some(
+            accounts::reset_link_is_live(&state.db, uid, token).await?,
+        ));
+    }
+    if let Some(key) = path.strip_prefix("/verify-email/") {
+        return Ok(Some(
+            accounts::verification_link_is_live(&state.db, key).await?,
+        ));
+    }
+    Ok(None)
 }
 
 fn is_protected(path: &str) -> bool {
@@ -97,11 +123,17 @@ pub async fn page_context(
         }
         _ => Vec::new(),
     };
+    let link_live = match link_state(&state, req.uri().path()).await {
+        Ok(live) => live,
+        Err(error) => return error.into_response(),
+    };
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
         flash,
         providers,
         linked,
+        link_live,
+        email_required: state.config.email_verification == EmailVerification::Mandatory,
     });
 
     let mut res = next.run(req).await;

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// The signed-in user of a profile form, or where to send the browser instead: the
 /// sign-in page when nobody is signed in, the profile with a "try again" for `form` when
 /// the session could not be read.
-async fn signed_in_on_profile(
+pub(super) async fn signed_in_on_profile(
     state: &AppState,
     session: &Session,
     form: &str,
@@ -82,10 +82,7 @@ pub async fn change_password(
         &current.user,
         &current.signed_in.sid,
         &fields,
-        accounts::MailContext {
-            site_name: &state.config.site_name,
-            public_url: &state.config.public_url,
-        },
+        state.mail_context(),
     )
     .await;
     let flash = match outcome {

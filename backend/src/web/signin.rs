@@ -35,6 +35,7 @@ pub async fn submit(
         &state.rate_limits,
         ip,
         &fields,
+        state.config.email_verification,
     )
     .await;
     let (user, pair) = match outcome {

@@ -9,7 +9,9 @@ use super::feedback::{self, FormInput};
 use super::next::AFTER_SIGN_IN;
 use super::redirect::{see_other, see_other_with};
 use crate::accounts;
+use crate::browser::flash::Flash;
 use crate::client_ip::ClientIp;
+use crate::config::EmailVerification;
 use crate::state::AppState;
 
 pub async fn submit(
@@ -32,12 +34,25 @@ pub async fn submit(
         &state.passwords,
         &state.tokens,
         &state.rate_limits,
+        &state.mailer,
         ip,
         &fields,
+        state.config.email_verification,
+        state.mail_context(),
     )
     .await;
     let (user, pair) = match outcome {
-        Ok(created) => created,
+        Ok(accounts::SignedUp::SignedIn(user, pair)) => (user, pair),
+        Ok(accounts::SignedUp::VerificationSent) => {
+            return see_other_with(
+                &state,
+                "/signin",
+                &Flash::notice(
+                    "Almost there: we sent a link to your e-mail address. Follow it to \
+                     confirm the address, then sign in.",
+                ),
+            )
+        }
         Err(error) => {
             return see_other_with(
                 &state,
@@ -46,7 +61,18 @@ pub async fn submit(
             )
         }
     };
+    let verifying = user.email.is_some()
+        && state.config.email_verification != EmailVerification::None
+        && state.mailer.is_enabled();
     match state.browser.sessions.start(&session, user.id, pair).await {
+        Ok(()) if verifying => see_other_with(
+            &state,
+            AFTER_SIGN_IN,
+            &Flash::notice(
+                "Welcome! We sent a link to your e-mail address: follow it to confirm the \
+                 address.",
+            ),
+        ),
         Ok(()) => see_other(AFTER_SIGN_IN),
         Err(error) => see_other_with(
             &state,

@@ -9,6 +9,7 @@ mod auth_api;
 mod faults;
 mod foundation;
 mod jwt_abuse;
+mod lifecycle;
 mod password_change;
 mod sessions;
 mod social;
