@@ -3,7 +3,7 @@
 // and a reset requested while the mail server is down arrives once it is back.
 import { test, expect, type Page } from "@playwright/test";
 import { PASSWORD, signIn, signUp, uniqueName } from "../support/flows";
-import { linkIn, SmtpServer, waitForMail } from "../support/mail";
+import { linkIn, readMaildir, SmtpServer, waitForMail } from "../support/mail";
 import { startServer } from "../support/server";
 
 const NEW_PASSWORD = "amber-xylophone-77";
@@ -110,6 +110,57 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByTestId("email-verified")).toBeVisible();
       await waitForMail(maildir(), before, "Your e-mail address was changed");
     });
+  });
+}
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`mandatory verification: sign-in waits for the address (JavaScript ${javaScriptEnabled ? "on" : "off"})`, async ({ browser }) => {
+    test.setTimeout(60_000);
+    const smtp = await SmtpServer.start();
+    const server = await startServer({ EMAIL_URL: smtp.url, ACCOUNT_EMAIL_VERIFICATION: "mandatory" });
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    try {
+      const name = uniqueName("man");
+      const email = `${name}@example.com`;
+      await page.goto(`${server.baseURL}/signup`);
+      await page.getByLabel("Username").fill(name);
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+      await page.getByLabel("Confirm password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await expect(page).toHaveURL(/\/signin$/);
+      await expect(page.getByTestId("notice")).toContainText("we sent a link to your e-mail address");
+
+      await signIn(page, email);
+      await expect(page.getByTestId("form-error")).toContainText("E-mail is not verified.");
+      const resend = page.getByTestId("resend-verification");
+      await expect(resend.getByLabel("Email")).toHaveValue(email);
+      await resend.getByRole("button", { name: "Send the link again" }).click();
+      await expect(page.getByTestId("resend-verification")).toContainText("we sent it a new link");
+
+      // Two links arrived (sign-up and resend); the newer one confirms.
+      await waitForMail(smtp.maildir, email, "Please confirm your e-mail address");
+      let links: string[] = [];
+      for (let i = 0; i < 150 && links.length < 2; i++) {
+        links = readMaildir(smtp.maildir)
+          .filter((m) => m.to.includes(email))
+          .map((m) => linkIn(m, "/verify-email/"));
+        if (links.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(links.length).toBe(2);
+      await page.goto(links[1]);
+      await page.getByRole("button", { name: "Confirm" }).click();
+      await expect(page).toHaveURL(/\/signin$/);
+      await expect(page.getByTestId("notice")).toContainText(`${email} is confirmed`);
+      await signIn(page, name);
+      await expect(page).toHaveURL(/\/profile$/);
+      await expect(page.getByTestId("email-verified")).toBeVisible();
+    } finally {
+      await context.close();
+      await server.stop();
+      await smtp.dispose();
+    }
   });
 }
 

@@ -33,6 +33,11 @@ impl Drop for Server {
 
 impl Server {
     fn start(binary: &str) -> Server {
+        Server::start_with(binary, &[])
+    }
+
+    /// A server with extra environment (`ACCOUNT_EMAIL_VERIFICATION=mandatory`, say).
+    fn start_with(binary: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -47,6 +52,7 @@ impl Server {
             .env("DATA_DIR", dir.path().join("data"))
             .env("RATE_LIMIT_ENABLED", "false")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -67,6 +73,49 @@ impl Server {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
     }
+}
+
+/// Median of `samples`.
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Sends `bodies[0]` and `bodies[1]` to `path` alternately, one at a time, `rounds` times
+/// each, and returns the median latency of each (the answers must be identical: same
+/// status, same body). Alternating means both see the same machine.
+async fn paired_medians(
+    base: &str,
+    path: &str,
+    bodies: [&dyn Fn(usize) -> Value; 2],
+    rounds: usize,
+) -> ([Duration; 2], bool) {
+    let client = reqwest::Client::new();
+    let mut latencies = [Vec::new(), Vec::new()];
+    let mut answers: [Option<(u16, String)>; 2] = [None, None];
+    let mut identical = true;
+    for round in 0..rounds {
+        for (which, body) in bodies.iter().enumerate() {
+            let started = Instant::now();
+            let res = client
+                .post(format!("{base}{path}"))
+                .json(&body(round))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            latencies[which].push(started.elapsed());
+            let answer = (status, text);
+            match &answers[which] {
+                None => answers[which] = Some(answer),
+                Some(first) => identical &= *first == answer,
+            }
+        }
+    }
+    identical &= answers[0] == answers[1];
+    let [mut a, mut b] = latencies;
+    ([median(&mut a), median(&mut b)], identical)
 }
 
 /// Bodies are serialised once up front, so the load generator (which shares the CPUs with
@@ -346,7 +395,7 @@ async fn main() {
     }
     let registered: Value = client
         .post(format!("{base}/api/auth/register/"))
-        .json(&json!({"username": "bench", "password1": PASSWORD, "password2": PASSWORD}))
+        .json(&json!({"username": "bench", "email": "bench@example.com", "password1": PASSWORD, "password2": PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -497,6 +546,54 @@ async fn main() {
     .await;
     let flood = flood.await.unwrap();
 
+    // No flow reveals whether an address has an account, in words, status or timing:
+    // password reset for an account's address and for an unknown one, and (under mandatory
+    // verification) sign-up with a new address and with one that has an account.
+    let known = |_: usize| json!({"email": "bench@example.com"});
+    let unknown = |round: usize| json!({"email": format!("nobody{round}@example.com")});
+    let ([reset_known, reset_unknown], reset_same) =
+        paired_medians(&base, "/api/auth/password/reset/", [&known, &unknown], 400).await;
+    let mandatory = Server::start_with(&binary, &[("ACCOUNT_EMAIL_VERIFICATION", "mandatory")]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client
+        .get(format!("{}/healthz", mandatory.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sign_up = |username: String, email: &str| json!({"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD});
+    let owner = sign_up("owner".into(), "owner@example.com");
+    client
+        .post(format!("{}/api/auth/register/", mandatory.base))
+        .json(&owner)
+        .send()
+        .await
+        .unwrap();
+    let new_address =
+        |round: usize| sign_up(format!("new{round}"), &format!("new{round}@example.com"));
+    let taken_address = |round: usize| sign_up(format!("dup{round}"), "owner@example.com");
+    let ([signup_new, signup_taken], signup_same) = paired_medians(
+        &mandatory.base,
+        "/api/auth/register/",
+        [&new_address, &taken_address],
+        30,
+    )
+    .await;
+    drop(mandatory);
+    println!("\nNo account enumeration (median latency, answers compared byte for byte):");
+    println!(
+        "  password/reset/  account's address {:>8.2?}  unknown address {:>8.2?}  same answer: {reset_same}",
+        reset_known, reset_unknown
+    );
+    println!(
+        "  register/ (mandatory)  new address {:>8.2?}  address with an account {:>8.2?}  same answer: {signup_same}",
+        signup_new, signup_taken
+    );
+    let close = |a: Duration, b: Duration, slack: Duration| a.abs_diff(b) <= slack;
+
     let base_rate = healthz.rate();
     print(
         &[
@@ -534,6 +631,14 @@ async fn main() {
             user_under_flood.percentile(0.99) < Duration::from_millis(50),
         ),
         ("peak RSS < 100 MiB", rss > 0 && rss < 100 * 1024),
+        (
+            "password/reset/: one answer, medians within 0.5 ms, known or unknown address",
+            reset_same && close(reset_known, reset_unknown, Duration::from_micros(500)),
+        ),
+        (
+            "register/ (mandatory): one answer, medians within 10%, new or taken address",
+            signup_same && close(signup_new, signup_taken, signup_new / 10),
+        ),
         ("/signin SSR ≥ 2,000 req/s", signin_page.rate() >= 2000.0),
         ("/profile SSR ≥ 2,000 req/s", profile_page.rate() >= 2000.0),
         (

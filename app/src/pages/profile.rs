@@ -35,8 +35,10 @@ pub fn ProfilePage() -> impl IntoView {
                 <dt>"PK"</dt><dd data-testid="profile-pk">{user.id}</dd>
                 <dt>"Username"</dt><dd data-testid="profile-username">{user.username.clone()}</dd>
                 <dt>"Email"</dt>
-                <dd data-testid="profile-email">
-                    {user.email.clone().unwrap_or_else(|| "Not provided".into())}
+                <dd>
+                    <span data-testid="profile-email">
+                        {user.email.clone().unwrap_or_else(|| "Not provided".into())}
+                    </span>
                     {user.email.is_some().then(|| if user.email_verified {
                         view! { <span class="badge ok" data-testid="email-verified">" Confirmed"</span> }.into_any()
                     } else {

@@ -462,14 +462,6 @@ fn password_reset_confirm() {}
 #[allow(dead_code)]
 fn verify_email() {}
 
-#[utoipa::path(head, path = "/api/auth/register/verify-email/", tag = "account",
-    responses(
-        (status = 401, description = "An invalid `Authorization: Bearer` header"),
-        (status = 405, description = "Listed in `Allow` (as DRF does), yet not served"),
-    ))]
-#[allow(dead_code)]
-fn verify_email_head() {}
-
 #[utoipa::path(post, path = "/api/auth/register/resend-email/", tag = "account",
     request_body(content(
         (EmailRequest = "application/json"),
@@ -544,7 +536,7 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, verify_email_head, resend_email, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
@@ -673,7 +665,16 @@ mod tests {
         let mut routed: Vec<(String, Vec<String>)> = super::super::endpoints()
             .into_iter()
             .map(|e| {
-                let mut methods: Vec<String> = e.allow.split(", ").map(str::to_owned).collect();
+                // verify-email names HEAD in `Allow` as DRF does, yet answers it with 405:
+                // the description lists what is served.
+                let served =
+                    |m: &&str| !(e.path == "/api/auth/register/verify-email/" && *m == "HEAD");
+                let mut methods: Vec<String> = e
+                    .allow
+                    .split(", ")
+                    .filter(served)
+                    .map(str::to_owned)
+                    .collect();
                 methods.sort();
                 (e.path.to_owned(), methods)
             })

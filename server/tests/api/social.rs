@@ -9,12 +9,19 @@ use crate::helpers::{Engine, TestApp};
 use crate::web::{location, see_other, Browser};
 
 async fn app_with_idp() -> (TestApp, FakeIdp) {
+    app_with_idp_and(|_| {}).await
+}
+
+async fn app_with_idp_and(
+    customise: impl FnOnce(&mut backend::config::Settings),
+) -> (TestApp, FakeIdp) {
     let idp = FakeIdp::start().await;
     let mut google = idp.provider_config("google");
     google.label = "Google".into();
     let providers = vec![idp.provider_config("idp"), google];
     let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
         s.social_providers = Some(providers);
+        customise(s);
     })
     .await;
     (app, idp)
@@ -382,6 +389,63 @@ async fn a_matching_email_links_only_after_the_password() {
         "/profile",
     );
     assert_eq!(signed_in_as(&browser).await.as_deref(), Some("olga"));
+}
+
+/// Once the local address is verified (here by its link), a provider's verified email
+/// that equals it links on its own: both sides vouch for the address.
+#[tokio::test]
+async fn a_verified_local_address_links_on_its_own() {
+    // Mail to a closed port: the verification mail stays readable in the outbox.
+    let port = crate::smtp::free_port();
+    let (app, idp) =
+        app_with_idp_and(move |s| s.email_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let owner = Browser::new(&app);
+    see_other(
+        &owner.sign_up_with_email("vic", "vic@example.com").await,
+        "/profile",
+    );
+    owner.post_form("/signout", &[]).await;
+    // The verification mail's link, spent as the page's Confirm button spends it.
+    let sql = "SELECT text_body FROM mail_outbox WHERE recipient = 'vic@example.com'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let key = loop {
+        let rows: Vec<(String,)> = match &app.state.db {
+            backend::Db::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+            backend::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        }
+        .unwrap();
+        let found = rows.iter().find_map(|(text,)| {
+            let start = text.find("/verify-email/")? + "/verify-email/".len();
+            Some(text[start..].split_whitespace().next()?.to_owned())
+        });
+        if let Some(key) = found {
+            break key;
+        }
+        assert!(std::time::Instant::now() < deadline, "no verification mail");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let res = app
+        .post_json(
+            "/api/auth/register/verify-email/",
+            &serde_json::json!({ "key": key }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "v1",
+        "sub-vic",
+        "VIC@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    assert_eq!(signed_in_as(&browser).await.as_deref(), Some("vic"));
 }
 
 #[tokio::test]
