@@ -141,12 +141,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                                 .get(REQUEST_ID)
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("-");
-                            // The path only: query strings can carry OAuth codes and tokens.
+                            // The path only: query strings can carry OAuth codes and tokens,
+                            // and a mailed link's path its token.
                             tracing::info_span!(
                                 "request",
                                 request_id = %id,
                                 method = %req.method(),
-                                path = %req.uri().path(),
+                                path = %crate::telemetry::loggable_path(req.uri().path()),
                             )
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),

@@ -82,9 +82,44 @@ impl Write for EscapingWriter {
     }
 }
 
+/// Paths whose last segments are credentials (mailed links: a reset token, a
+/// verification key), logged with those segments replaced by `…`.
+const SECRET_PATHS: &[&str] = &["/password-reset/confirm/", "/verify-email/"];
+
+/// `path` as it may appear in a log line: a mailed link's token is a password until it is
+/// spent, so it never reaches the log (`/verify-email/resend` is no link and stays).
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_PATHS {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if !rest.is_empty() && rest != "resend" {
+                return format!("{prefix}…").into();
+            }
+        }
+    }
+    path.into()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape_controls;
+    use super::{escape_controls, loggable_path};
+
+    #[test]
+    fn mailed_links_never_reach_the_log() {
+        assert_eq!(
+            loggable_path("/password-reset/confirm/1/abcDEF_-123/"),
+            "/password-reset/confirm/…"
+        );
+        assert_eq!(
+            loggable_path("/verify-email/abcDEF_-123"),
+            "/verify-email/…"
+        );
+        assert_eq!(
+            loggable_path("/verify-email/resend"),
+            "/verify-email/resend"
+        );
+        assert_eq!(loggable_path("/password-reset"), "/password-reset");
+        assert_eq!(loggable_path("/api/auth/user/"), "/api/auth/user/");
+    }
 
     #[test]
     fn a_client_cannot_forge_or_paint_a_line() {

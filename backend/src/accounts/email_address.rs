@@ -11,11 +11,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
-use crate::auth::rate_limit::{LoginKey, RateLimits};
+use crate::auth::rate_limit::{LoginKey, MailBudget, RateLimits};
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
-use crate::mail::templates::{in_words, AddressInUse, EmailChanged, VerifyEmail};
+use crate::mail::templates::{
+    in_words, AddressInUse, EmailChangeRequested, EmailChanged, VerifyEmail,
+};
 use crate::mail::worker::Mailer;
 use crate::mail::Message;
 use crate::user_cache::UserCache;
@@ -179,7 +181,10 @@ pub async fn resend_verification(
     if !mailer.is_enabled() {
         return Err(AccountError::MailUnavailable);
     }
-    limits.email(ip, &email).await?;
+    if let MailBudget::AddressSpent(_) = limits.email(ip, &email).await? {
+        tracing::info!("verification link: the address's mail budget is spent; nothing sent");
+        return Ok(());
+    }
     let (db, mailer, mail) = (db.clone(), Arc::clone(mailer), mail.to_owned());
     tokio::spawn(async move {
         let sent = match users::find_by_email(&db, &email).await {
@@ -213,7 +218,10 @@ pub async fn resend_own_verification(
     if !mailer.is_enabled() {
         return Err(AccountError::MailUnavailable);
     }
-    limits.email(ip, address).await?;
+    // The owner asking for their own address: no reason to hide a spent budget.
+    if let MailBudget::AddressSpent(limited) = limits.email(ip, address).await? {
+        return Err(limited.into());
+    }
     send_verification(db, user, &mail).await
 }
 
@@ -476,11 +484,27 @@ pub async fn request_email_change(
             return Err(AccountError::invalid("password", WRONG_PASSWORD));
         }
     }
-    limits.email(ip, &email).await?;
-    if users::login_name_taken(db, &email, Some(user.id)).await? {
-        tell_owner(db, &email, true, &mail).await?;
-    } else {
-        queue_link(db, user, &email, Purpose::ChangeEmail, &mail).await?;
+    let budget = limits.email(ip, &email).await?;
+    // The current address hears of the request first, whatever becomes of it (so its
+    // inbox says nothing about whether the new address has an account), and a password
+    // reset cancels the change.
+    if let Some(current) = user.email.as_deref() {
+        let notice = EmailChangeRequested {
+            site_name: mail.site_name,
+            username: &user.username,
+            new_email: &email,
+            reset_url: &mail.url("/password-reset"),
+        }
+        .message(current)
+        .map_err(|e| AccountError::Internal(e.into()))?;
+        crate::mail::outbox::enqueue(db, &notice).await?;
+    }
+    if budget == MailBudget::Allowed {
+        if users::login_name_taken(db, &email, Some(user.id)).await? {
+            tell_owner(db, &email, true, &mail).await?;
+        } else {
+            queue_link(db, user, &email, Purpose::ChangeEmail, &mail).await?;
+        }
     }
     Ok(email)
 }

@@ -90,6 +90,16 @@ pub(crate) const SPEND: &str = "DELETE FROM account_tokens \
 /// makes them pointless). Bind: user id, purpose.
 pub(crate) const FORGET: &str = "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2";
 
+/// Deletes a user's links that act on the account's credentials (password reset, address
+/// change): a password change or reset ends them, so that someone who was signed in (or
+/// read the old inbox) cannot use a link asked for before. Bind: user id.
+pub(crate) const FORGET_CREDENTIAL_LINKS: &str = "DELETE FROM account_tokens \
+     WHERE user_id = $1 AND purpose IN ('password_reset', 'change_email')";
+
+/// Deletes every link of a user (deactivation: a link must not come back to life if the
+/// account is reactivated). Bind: user id.
+pub(crate) const FORGET_EVERY: &str = "DELETE FROM account_tokens WHERE user_id = $1";
+
 /// A live token, looked at without spending it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Link {

@@ -13,7 +13,7 @@ use crate::mail::templates::PasswordChanged;
 use crate::user_cache::UserCache;
 use crate::users::User;
 
-use super::links::{self, Purpose};
+use super::links;
 use super::{rules, AccountError, MailContext};
 
 /// Django's message for a wrong current password.
@@ -28,7 +28,7 @@ const NEW_PASSWORD_MAX_CHARS: usize = 128;
 /// Django's messages; a wrong old password hides any problem with the new ones; new-password
 /// problems are reported under `new_password2`), then, in one transaction, stores the new
 /// hash, revokes every token family of the user except `keep_sid` (the sign-in making the
-/// change), ends the account's password reset links and queues the "your password was
+/// change), ends the account's password reset links and pending address change, and queues the "your password was
 /// changed" mail. Guesses at the old password
 /// count against the account's sign-in budget.
 ///
@@ -133,10 +133,9 @@ pub async fn change_password(
         if changed.rows_affected() != 1 {
             return Ok(None);
         }
-        // A reset link mailed before the change must not undo it.
-        sqlx::query(links::FORGET)
+        // A reset link or an address change asked for before the change must not undo it.
+        sqlx::query(links::FORGET_CREDENTIAL_LINKS)
             .bind(user.id)
-            .bind(Purpose::PasswordReset.as_str())
             .execute(&mut *tx)
             .await?;
         let revoked = sqlx::query_as(

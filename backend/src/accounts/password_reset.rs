@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::password::Passwords;
-use crate::auth::rate_limit::RateLimits;
+use crate::auth::rate_limit::{MailBudget, RateLimits};
 use crate::auth::tokens::Tokens;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
@@ -85,7 +85,9 @@ pub(crate) fn address_field(fields: &Fields, errors: &mut FieldErrors) -> Option
 /// ones.
 ///
 /// Errors: [`AccountError::Invalid`] (missing or malformed address),
-/// [`AccountError::RateLimited`] (per client IP and per address, `RATE_LIMIT_EMAIL_*`),
+/// [`AccountError::RateLimited`] (the client's budgets, per IP and per address:
+/// `RATE_LIMIT_EMAIL_*`; an address that had its share from all clients gets the usual
+/// answer and no mail),
 /// [`AccountError::MailUnavailable`] (`EMAIL_URL=none`).
 pub async fn request_password_reset(
     db: &Db,
@@ -102,7 +104,10 @@ pub async fn request_password_reset(
     if !mailer.is_enabled() {
         return Err(AccountError::MailUnavailable);
     }
-    limits.email(ip, &email).await?;
+    if let MailBudget::AddressSpent(_) = limits.email(ip, &email).await? {
+        tracing::info!("password reset: the address's mail budget is spent; nothing sent");
+        return Ok(());
+    }
     let (db, mailer, mail) = (db.clone(), Arc::clone(mailer), mail.to_owned());
     tokio::spawn(async move {
         match send_reset_link(&db, &email, &mail.borrow()).await {
@@ -145,6 +150,12 @@ async fn send_reset_link(
     let expires = now + i64::try_from(mail.password_reset_timeout.as_secs()).unwrap_or(3600);
     with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
+        // Locks the user's row (PostgreSQL), so that two requests at once cannot both
+        // delete the older links and both insert theirs.
+        sqlx::query("UPDATE users SET username_key = username_key WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         // A newer link ends the older ones: only the latest mail works.
         sqlx::query(links::FORGET)
             .bind(user.id)
@@ -192,7 +203,8 @@ async fn live_link_user(db: &Db, uid: &str, token: &str) -> Result<Option<User>,
 /// `new_password1` and `new_password2`): checks in the contract's order (missing fields in
 /// the order `new_password1, new_password2, uid, token`; then the pair, with one message
 /// for anything wrong with it; then the passwords, under `new_password2`), then in one
-/// transaction spends the token (and any other of the account's reset links), stores the
+/// transaction spends the token (and any other of the account's reset links, and a pending
+/// address change), stores the
 /// hash, ends every sign-in of the account (every token family, and with them every
 /// browser session) and queues the "your password was changed" mail.
 ///
@@ -268,9 +280,9 @@ pub async fn reset_password(
         if spent.is_none_or(|(owner, _)| owner != user.id) {
             return Ok(None);
         }
-        sqlx::query(links::FORGET)
+        // The other reset links, and an address change someone asked for while signed in.
+        sqlx::query(links::FORGET_CREDENTIAL_LINKS)
             .bind(user.id)
-            .bind(Purpose::PasswordReset.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

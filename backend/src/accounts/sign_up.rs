@@ -107,7 +107,17 @@ pub async fn sign_up(
     }
 
     if address_taken {
-        return answer_as_if_new(db, passwords, mailer, &password1, email.as_deref(), &mail).await;
+        return answer_as_if_new(
+            db,
+            passwords,
+            mailer,
+            limits,
+            ip,
+            &password1,
+            email.as_deref(),
+            &mail,
+        )
+        .await;
     }
     let created = create(
         db,
@@ -122,16 +132,37 @@ pub async fn sign_up(
         Ok(user) => user,
         // A concurrent sign-up took the address: the same answer as above.
         Err(CreateError::User(UserError::EmailTaken)) if mandatory => {
-            return answer_as_if_new(db, passwords, mailer, "", email.as_deref(), &mail).await;
+            return answer_as_if_new(
+                db,
+                passwords,
+                mailer,
+                limits,
+                ip,
+                "",
+                email.as_deref(),
+                &mail,
+            )
+            .await;
         }
         Err(error) => return Err(error.into()),
     };
     tracing::info!(user_id = user.id, "user registered");
+    // The account exists now: a failure to queue its link is logged, not the sign-up's
+    // failure (the link can be asked for again). Mail at sign-up spends the address's
+    // budget too, so sign-ups cannot flood an inbox.
     if verification != EmailVerification::None
         && mailer.is_enabled()
-        && send_verification(db, &user, &mail).await?
+        && limits
+            .email_allowed(ip, email.as_deref().unwrap_or_default())
+            .await
     {
-        mailer.wake();
+        match send_verification(db, &user, &mail).await {
+            Ok(true) => mailer.wake(),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(%error, user_id = user.id, "sign-up: could not queue the verification link");
+            }
+        }
     }
     if mandatory {
         return Ok(SignedUp::VerificationSent);
@@ -143,10 +174,13 @@ pub async fn sign_up(
 /// A sign-up with an address that already has an account, under mandatory verification:
 /// the password is hashed as for a new account (so the answer takes as long) and the
 /// owner is told, instead of the person signing up.
+#[allow(clippy::too_many_arguments)] // Each is a different service the use case needs.
 async fn answer_as_if_new(
     db: &Db,
     passwords: &Passwords,
     mailer: &Mailer,
+    limits: &RateLimits,
+    ip: IpAddr,
     password: &str,
     email: Option<&str>,
     mail: &MailContext<'_>,
@@ -155,7 +189,7 @@ async fn answer_as_if_new(
         passwords.hash(password).await?;
     }
     if let Some(address) = email {
-        if tell_owner(db, address, false, mail).await? {
+        if limits.email_allowed(ip, address).await && tell_owner(db, address, false, mail).await? {
             mailer.wake();
         }
     }

@@ -48,6 +48,16 @@ pub enum LoginKey {
     Name(String),
 }
 
+/// What an address's budget says about a mail (see [`RateLimits::email`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailBudget {
+    /// Send it.
+    Allowed,
+    /// The address got its share of mail this hour, from all clients together: answer as
+    /// usual, send nothing.
+    AddressSpent(RateLimited),
+}
+
 /// The budgets of one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Limit {
@@ -57,10 +67,11 @@ enum Limit {
     Refresh,
     EmailIp,
     EmailAddress,
+    EmailAddressAll,
 }
 
-/// How many of the six limits there are (the local limiters' array).
-const LIMITS: usize = 6;
+/// How many limits there are (the local limiters' array).
+const LIMITS: usize = 7;
 
 impl Limit {
     const ALL: [Limit; LIMITS] = [
@@ -70,6 +81,7 @@ impl Limit {
         Limit::Refresh,
         Limit::EmailIp,
         Limit::EmailAddress,
+        Limit::EmailAddressAll,
     ];
 
     fn name(self) -> &'static str {
@@ -80,6 +92,7 @@ impl Limit {
             Limit::Refresh => "refresh-ip",
             Limit::EmailIp => "email-ip",
             Limit::EmailAddress => "email-address",
+            Limit::EmailAddressAll => "email-address-all",
         }
     }
 
@@ -92,6 +105,10 @@ impl Limit {
             Limit::Refresh => (config.refresh_per_minute, MINUTE_MS),
             Limit::EmailIp => (config.email_ip_per_hour, HOUR_MS),
             Limit::EmailAddress => (config.email_per_hour, HOUR_MS),
+            Limit::EmailAddressAll => (
+                config.email_per_hour.saturating_mul(ADDRESS_CAP_FACTOR),
+                HOUR_MS,
+            ),
         };
         Budget {
             n: n.max(1),
@@ -99,6 +116,9 @@ impl Limit {
         }
     }
 }
+
+/// An address's budget from all clients together, in multiples of one client's.
+const ADDRESS_CAP_FACTOR: u32 = 10;
 
 const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 3_600_000;
@@ -302,12 +322,30 @@ impl RateLimits {
     }
 
     /// A request that sends mail (password reset, verification link, address change) from
-    /// `ip` to `address`: both budgets must allow it. The address counts by its identity
-    /// key, whether or not an account has it, so the limit reveals nothing.
-    pub async fn email(&self, ip: IpAddr, address: &str) -> Result<(), RateLimited> {
-        self.check(Limit::EmailIp, &ip_key(ip)).await?;
-        self.check(Limit::EmailAddress, &crate::users::identity_key(address))
-            .await
+    /// `ip` to `address`. The client's own budgets refuse with [`RateLimited`]: its IP's, and
+    /// its budget for this address (`RATE_LIMIT_EMAIL_PER_HOUR` per address and client, so
+    /// nobody can spend the owner's). The address's budget from all clients together (ten
+    /// times that) answers [`MailBudget::AddressSpent`]: the caller answers as usual and
+    /// sends nothing, so one inbox cannot be flooded from many addresses and the owner can
+    /// still ask. Addresses count by identity key, whether or not an account has them, so
+    /// the limits reveal nothing.
+    pub async fn email(&self, ip: IpAddr, address: &str) -> Result<MailBudget, RateLimited> {
+        let ip = ip_key(ip);
+        self.check(Limit::EmailIp, &ip).await?;
+        let address = crate::users::identity_key(address);
+        self.check(Limit::EmailAddress, &format!("{address}|{ip}"))
+            .await?;
+        Ok(match self.check(Limit::EmailAddressAll, &address).await {
+            Ok(()) => MailBudget::Allowed,
+            Err(limited) => MailBudget::AddressSpent(limited),
+        })
+    }
+
+    /// [`RateLimits::email`] for mail that follows another action (the verification link
+    /// at sign-up, the note to an address's owner): whether it may be sent at all. A spent
+    /// budget drops the mail, never the action.
+    pub async fn email_allowed(&self, ip: IpAddr, address: &str) -> bool {
+        matches!(self.email(ip, address).await, Ok(MailBudget::Allowed))
     }
 
     /// The one guard every limit goes through.
@@ -481,10 +519,15 @@ mod tests {
     async fn mail_requests_are_limited_per_address_and_per_ip() {
         let limits = memory_limits(10).await;
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        // Two an hour per address, whatever its case, from any IP.
-        assert!(limits.email(ip, "ann@example.com").await.is_ok());
-        assert!(limits.email(other, "ANN@example.com").await.is_ok());
+        // Two an hour per address from one client, whatever its case.
+        assert_eq!(
+            limits.email(ip, "ann@example.com").await,
+            Ok(MailBudget::Allowed)
+        );
+        assert_eq!(
+            limits.email(ip, "ANN@example.com").await,
+            Ok(MailBudget::Allowed)
+        );
         let Err(limited) = limits.email(ip, "Ann@Example.com").await else {
             panic!("a third mail to one address in an hour should be limited");
         };
@@ -493,8 +536,21 @@ mod tests {
             "{limited:?}"
         );
         // Three an hour per IP, whatever the address (the refused one above counted).
-        assert!(limits.email(ip, "bob@example.com").await.is_ok());
         assert!(limits.email(ip, "cy@example.com").await.is_err());
+        // Other clients still reach ann, until her address got twenty (ten clients' worth)
+        // from all of them: then the mail is dropped, not the request.
+        let mut allowed = 2;
+        for n in 2..40u8 {
+            let client: IpAddr = format!("198.51.100.{n}").parse().unwrap();
+            for _ in 0..2 {
+                match limits.email(client, "ann@example.com").await {
+                    Ok(MailBudget::Allowed) => allowed += 1,
+                    Ok(MailBudget::AddressSpent(_)) => {}
+                    Err(e) => panic!("a client's own budget is not spent: {e:?}"),
+                }
+            }
+        }
+        assert_eq!(allowed, 20);
     }
 
     #[tokio::test]

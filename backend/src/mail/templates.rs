@@ -44,6 +44,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mail/email_changed.html"),
     ),
     (
+        "email_change_requested.txt",
+        include_str!("../../templates/mail/email_change_requested.txt"),
+    ),
+    (
+        "email_change_requested.html",
+        include_str!("../../templates/mail/email_change_requested.html"),
+    ),
+    (
         "address_in_use.txt",
         include_str!("../../templates/mail/address_in_use.txt"),
     ),
@@ -187,6 +195,30 @@ impl EmailChanged<'_> {
     }
 }
 
+/// To the current address, when a change to another one is asked for (before it happens).
+#[derive(Serialize)]
+pub struct EmailChangeRequested<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The account's username.
+    pub username: &'a str,
+    /// The address the account is to move to.
+    pub new_email: &'a str,
+    /// The "forgot your password" page, from `PUBLIC_URL` (a reset cancels the change).
+    pub reset_url: &'a str,
+}
+
+impl EmailChangeRequested<'_> {
+    /// The message to `to` (the current address).
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let subject = format!(
+            "[{}] A change of your e-mail address was requested",
+            self.site_name
+        );
+        render("email_change_requested", to, subject, self)
+    }
+}
+
 /// To an account's address, when someone tried to sign up with it, or to move another
 /// account to it (`change`): sent instead of an answer that would reveal the account.
 #[derive(Serialize)]
@@ -273,6 +305,14 @@ mod tests {
                 username: "ada",
                 new_email: "new@example.com",
                 sign_in_url: link,
+            }
+            .message("ada@example.com")
+            .unwrap(),
+            EmailChangeRequested {
+                site_name: "Acme",
+                username: "ada",
+                new_email: "new@example.com",
+                reset_url: link,
             }
             .message("ada@example.com")
             .unwrap(),

@@ -151,7 +151,9 @@ pub async fn resolve(
             // Both sides vouch for the address: the provider, and our own verification
             // link. Anything less (an address typed at sign-up and never confirmed) could
             // be an attacker's pre-registration, so it still needs the password.
-            if user.email_verified && user.is_active {
+            // Staff accounts always need the password: their address alone is too much
+            // to stake on every configured provider's idea of "verified".
+            if user.email_verified && user.is_active && !user.is_staff && !user.is_superuser {
                 if !link(db, user.id, provider, profile).await? {
                     return Ok(Resolution::Refused(format!(
                         "Another {label} account is already linked to this user."
