@@ -56,7 +56,10 @@ pub async fn protect(State(public): State<PublicOrigin>, req: Request, next: Nex
     if ok {
         return next.run(req).await;
     }
-    tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+    tracing::warn!(
+        path = %crate::telemetry::loggable_path(req.uri().path()),
+        "cross-site request refused"
+    );
     (
         StatusCode::FORBIDDEN,
         "Cross-site request refused: this form can only be submitted from this site.",

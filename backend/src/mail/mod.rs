@@ -131,6 +131,19 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `address` as SMTP without the SMTPUTF8 extension can carry it: an internationalised
+/// domain in its ASCII form (IDNA, `bücher.example` → `xn--bcher-kva.example`). The local
+/// part is left alone (account addresses have ASCII local parts). `None` when the domain
+/// has no ASCII form.
+pub fn ascii_address(address: &str) -> Option<String> {
+    let (local, domain) = address.rsplit_once('@')?;
+    if domain.is_ascii() {
+        return Some(address.to_owned());
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    Some(format!("{local}@{domain}"))
+}
+
 /// A rendered message, ready for the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -147,6 +160,19 @@ pub struct Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internationalised_domains_travel_as_ascii() {
+        assert_eq!(
+            ascii_address("jose@bücher.example").as_deref(),
+            Some("jose@xn--bcher-kva.example")
+        );
+        assert_eq!(
+            ascii_address("ann@example.com").as_deref(),
+            Some("ann@example.com")
+        );
+        assert_eq!(ascii_address("no-at-sign"), None);
+    }
 
     #[test]
     fn email_urls() {

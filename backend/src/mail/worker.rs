@@ -210,13 +210,21 @@ impl Mailer {
                 Ok(())
             }
             Sender::Smtp(transport) => {
-                let to: Mailbox = message
-                    .recipient
+                // An internationalised domain travels in its ASCII form: many relays do not
+                // offer SMTPUTF8, and the address would otherwise never be delivered.
+                let to: Mailbox = super::ascii_address(&message.recipient)
+                    .ok_or_else(|| permanent("recipient: a domain with no ASCII form".into()))?
                     .parse()
                     .map_err(|e| permanent(format!("recipient: {e}")))?;
+                // RFC 5322 section 3.6.4: every message should carry a unique Message-ID
+                // (some receivers refuse mail without one).
+                let mut random = [0u8; 16];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
+                let message_id = format!("<{}@{}>", hex::encode(random), self.from.email.domain());
                 let email = lettre::Message::builder()
                     .from(self.from.clone())
                     .to(to)
+                    .message_id(Some(message_id))
                     .subject(&message.subject)
                     .multipart(
                         MultiPart::alternative()

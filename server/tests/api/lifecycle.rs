@@ -829,3 +829,21 @@ async fn the_reset_link_is_mailed_over_smtp() {
     assert!(messages[0].contains("Subject: [Acme] Reset your password"));
     assert!(messages[0].contains(&format!("{}/password-reset/confirm/", app.address)));
 }
+
+/// An address with an internationalised domain gets its mail from a server without
+/// SMTPUTF8 (aiosmtpd's default): the domain travels in its ASCII form, with a Message-ID.
+#[tokio::test]
+async fn an_internationalised_domain_is_delivered() {
+    let smtp = Smtp::start();
+    let url = smtp.url();
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| s.email_url = Some(url)).await;
+    app.register("jose", "jose@bücher.example").await;
+    let messages = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1, "the verification link never arrived");
+    assert!(
+        messages[0].contains("To: jose@xn--bcher-kva.example"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("Message-ID: <"), "{}", messages[0]);
+}
