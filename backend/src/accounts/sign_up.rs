@@ -150,18 +150,23 @@ pub async fn sign_up(
     // The account exists now: a failure to queue its link is logged, not the sign-up's
     // failure (the link can be asked for again). Mail at sign-up spends the address's
     // budget too, so sign-ups cannot flood an inbox.
-    if verification != EmailVerification::None
-        && mailer.is_enabled()
-        && limits
-            .email_allowed(ip, email.as_deref().unwrap_or_default())
-            .await
-    {
-        match send_verification(db, &user, &mail).await {
-            Ok(true) => mailer.wake(),
-            Ok(false) => {}
-            Err(error) => {
-                tracing::error!(%error, user_id = user.id, "sign-up: could not queue the verification link");
+    let address = email
+        .as_deref()
+        .filter(|_| verification != EmailVerification::None);
+    if let Some(address) = address.filter(|_| mailer.is_enabled()) {
+        if limits.email_allowed(ip, address).await {
+            match send_verification(db, &user, &mail).await {
+                Ok(true) => mailer.wake(),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::error!(%error, user_id = user.id, "sign-up: could not queue the verification link");
+                }
             }
+        } else {
+            tracing::info!(
+                user_id = user.id,
+                "sign-up: the address's mail budget is spent; no link sent"
+            );
         }
     }
     if mandatory {

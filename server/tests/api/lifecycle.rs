@@ -847,3 +847,21 @@ async fn an_internationalised_domain_is_delivered() {
     );
     assert!(messages[0].contains("Message-ID: <"), "{}", messages[0]);
 }
+
+/// Sign-ups without an address send no mail, so they spend none of the mail budgets.
+#[tokio::test]
+async fn sign_ups_without_an_address_spend_no_mail_budget() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| {
+        undeliverable(s);
+        s.rate_limit_enabled = true;
+        s.rate_limit_email_ip_per_hour = 2;
+    })
+    .await;
+    for name in ["nomail1", "nomail2", "nomail3"] {
+        app.register(name, "").await;
+    }
+    for address in ["a@example.com", "b@example.com"] {
+        let (status, _) = post(&app, RESET, json!({ "email": address })).await;
+        assert_eq!(status, 200, "{address}");
+    }
+}
