@@ -10,6 +10,7 @@ use crate::db::{with_db, with_db_write, Db};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
 use crate::mail::templates::PasswordChanged;
+use crate::mail::Message;
 use crate::user_cache::UserCache;
 use crate::users::User;
 
@@ -76,36 +77,9 @@ pub async fn change_password(
     if !matches!(verification, Verification::Valid { .. }) {
         return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
     }
-    if new1 != new2 {
-        return Err(AccountError::invalid("new_password2", NEW_PASSWORDS_DIFFER));
-    }
-    let mut problems = rules::password_problems_of(&new2);
-    problems.extend(rules::similarity(
-        &new2,
-        &user.username,
-        user.email.as_deref(),
-    ));
-    if !problems.is_empty() {
-        let mut errors = FieldErrors::new();
-        for problem in problems {
-            errors.add("new_password2", problem);
-        }
-        return Err(errors.into());
-    }
-
+    check_new_password(&new1, &new2, user)?;
     let hash = passwords.hash(&new2).await?;
-    let notice = match &user.email {
-        Some(address) => Some(
-            PasswordChanged {
-                site_name: mail.site_name,
-                username: &user.username,
-                reset_url: &mail.url("/password-reset"),
-            }
-            .message(address)
-            .map_err(|e| AccountError::Internal(e.into()))?,
-        ),
-        None => None,
-    };
+    let notice = password_changed_notice(user, &mail)?;
     let now = chrono::Utc::now().timestamp();
     let outcome: Option<Vec<(String,)>> = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
@@ -165,4 +139,44 @@ pub async fn change_password(
     user_cache.invalidate(user.id);
     tracing::info!(user_id = user.id, ended = revoked.len(), "password changed");
     Ok(())
+}
+
+/// The new password's checks, shared by change and reset (Django's `SetPasswordForm`):
+/// the two must match, then the password rules, every problem under `new_password2`.
+pub(super) fn check_new_password(new1: &str, new2: &str, user: &User) -> Result<(), AccountError> {
+    if new1 != new2 {
+        return Err(AccountError::invalid("new_password2", NEW_PASSWORDS_DIFFER));
+    }
+    let mut problems = rules::password_problems_of(new2);
+    problems.extend(rules::similarity(
+        new2,
+        &user.username,
+        user.email.as_deref(),
+    ));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::new();
+    for problem in problems {
+        errors.add("new_password2", problem);
+    }
+    Err(errors.into())
+}
+
+/// "Your password was changed", to the account's address (`None` without one).
+pub(super) fn password_changed_notice(
+    user: &User,
+    mail: &MailContext<'_>,
+) -> Result<Option<Message>, AccountError> {
+    let Some(address) = &user.email else {
+        return Ok(None);
+    };
+    PasswordChanged {
+        site_name: mail.site_name,
+        username: &user.username,
+        reset_url: &mail.url("/password-reset"),
+    }
+    .message(address)
+    .map(Some)
+    .map_err(|e| AccountError::Internal(e.into()))
 }

@@ -14,13 +14,14 @@ use crate::auth::tokens::Tokens;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
-use crate::mail::templates::{in_words, PasswordChanged, PasswordReset};
+use crate::mail::templates::{in_words, PasswordReset};
 use crate::mail::worker::Mailer;
 use crate::user_cache::UserCache;
 use crate::users::{self, User};
 
 use super::links::{self, Purpose};
-use super::{rules, AccountError, MailContext, NEW_PASSWORDS_DIFFER};
+use super::password_change::{check_new_password, password_changed_notice};
+use super::{rules, AccountError, MailContext};
 
 /// The one answer to a bad `uid`/`token` pair, whatever was wrong with it (contract
 /// section 11: Django's separate `uid` error reveals which user ids exist).
@@ -236,36 +237,9 @@ pub async fn reset_password(
     let Some(user) = live_link_user(db, &uid, &token).await? else {
         return Err(invalid_link());
     };
-    if new1 != new2 {
-        return Err(AccountError::invalid("new_password2", NEW_PASSWORDS_DIFFER));
-    }
-    let mut problems = rules::password_problems_of(&new2);
-    problems.extend(rules::similarity(
-        &new2,
-        &user.username,
-        user.email.as_deref(),
-    ));
-    if !problems.is_empty() {
-        let mut errors = FieldErrors::new();
-        for problem in problems {
-            errors.add("new_password2", problem);
-        }
-        return Err(errors.into());
-    }
-
+    check_new_password(&new1, &new2, &user)?;
     let hash = passwords.hash(&new2).await?;
-    let notice = match &user.email {
-        Some(address) => Some(
-            PasswordChanged {
-                site_name: mail.site_name,
-                username: &user.username,
-                reset_url: &mail.url("/password-reset"),
-            }
-            .message(address)
-            .map_err(|e| AccountError::Internal(e.into()))?,
-        ),
-        None => None,
-    };
+    let notice = password_changed_notice(&user, &mail)?;
     let now = chrono::Utc::now().timestamp();
     let token_hash = links::hash_token(&token);
     let outcome: Option<Vec<(String,)>> = with_db_write!(db, pool => async {
