@@ -24,7 +24,7 @@ use crate::user_cache::UserCache;
 use crate::users::{self, User};
 
 use super::links::{self, Purpose};
-use super::password_reset::address_field;
+use super::password_reset::{accept_mail_request, address_field};
 use super::{AccountError, MailContext};
 
 /// allauth's refusal of a password sign-in to an unverified address under
@@ -174,17 +174,10 @@ pub async fn resend_verification(
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<(), AccountError> {
-    let mut errors = FieldErrors::new();
-    let email = address_field(fields, &mut errors);
-    errors.into_result()?;
-    let email = email.expect("present when there are no errors");
-    if !mailer.is_enabled() {
-        return Err(AccountError::MailUnavailable);
-    }
-    if let MailBudget::AddressSpent(_) = limits.email(ip, &email).await? {
-        tracing::info!("verification link: the address's mail budget is spent; nothing sent");
+    let Some(email) = accept_mail_request(limits, mailer, ip, fields, "verification link").await?
+    else {
         return Ok(());
-    }
+    };
     let (db, mailer, mail) = (db.clone(), Arc::clone(mailer), mail.to_owned());
     tokio::spawn(async move {
         let sent = match users::find_by_email(&db, &email).await {

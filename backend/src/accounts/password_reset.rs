@@ -68,6 +68,31 @@ pub fn reset_path(user_id: i64, token: &str) -> String {
     format!("/password-reset/confirm/{}/{token}/", uid_of(user_id))
 }
 
+/// The common part of a request that mails whatever address it names (reset, resend):
+/// the address (required and valid), mail switched on, the client's budgets. `None` when
+/// the address had its share of mail from all clients: the caller answers as usual and
+/// sends nothing.
+pub(crate) async fn accept_mail_request(
+    limits: &RateLimits,
+    mailer: &Mailer,
+    ip: IpAddr,
+    fields: &Fields,
+    what: &str,
+) -> Result<Option<String>, AccountError> {
+    let mut errors = FieldErrors::new();
+    let email = address_field(fields, &mut errors);
+    errors.into_result()?;
+    let email = email.expect("present when there are no errors");
+    if !mailer.is_enabled() {
+        return Err(AccountError::MailUnavailable);
+    }
+    if let MailBudget::AddressSpent(_) = limits.email(ip, &email).await? {
+        tracing::info!(what, "the address's mail budget is spent; nothing sent");
+        return Ok(None);
+    }
+    Ok(Some(email))
+}
+
 /// The field `email` of a request that mails an address: required, and an address.
 pub(crate) fn address_field(fields: &Fields, errors: &mut FieldErrors) -> Option<String> {
     let email = fields.text("email", Text::REQUIRED, errors)?;
@@ -98,17 +123,10 @@ pub async fn request_password_reset(
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<(), AccountError> {
-    let mut errors = FieldErrors::new();
-    let email = address_field(fields, &mut errors);
-    errors.into_result()?;
-    let email = email.expect("present when there are no errors");
-    if !mailer.is_enabled() {
-        return Err(AccountError::MailUnavailable);
-    }
-    if let MailBudget::AddressSpent(_) = limits.email(ip, &email).await? {
-        tracing::info!("password reset: the address's mail budget is spent; nothing sent");
+    let Some(email) = accept_mail_request(limits, mailer, ip, fields, "password reset").await?
+    else {
         return Ok(());
-    }
+    };
     let (db, mailer, mail) = (db.clone(), Arc::clone(mailer), mail.to_owned());
     tokio::spawn(async move {
         match send_reset_link(&db, &email, &mail.borrow()).await {
