@@ -126,3 +126,102 @@ pub fn email_required() -> bool {
     #[cfg(not(feature = "ssr"))]
     false
 }
+
+/// One live sign-in of the viewer, as "Where you're signed in" lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInRow {
+    /// The sign-in's id (what the "Sign out" form posts).
+    pub id: String,
+    /// `Firefox on Linux`, `API client`, ...
+    pub device: String,
+    /// How it started: `Password`, `Sign-up`, the provider's label, ...
+    pub method: String,
+    /// `Browser` or `API`.
+    pub channel: String,
+    /// When it started, e.g. `24 Nov 2026, 05:24 UTC`.
+    pub started: String,
+    /// When it was last used, in words (`2 minutes ago`).
+    pub last_used: String,
+    /// The IP address at last use, and at sign-in when that differs.
+    pub ip: String,
+    /// Whether this is the browser showing the page.
+    pub current: bool,
+}
+
+/// How long ago `then` was at `now` (Unix seconds), in words: `just now`, `5 minutes ago`,
+/// `3 hours ago`, `2 days ago`.
+pub fn ago(now: i64, then: i64) -> String {
+    let secs = (now - then).max(0);
+    let (n, unit) = match secs {
+        0..=59 => return "just now".into(),
+        60..=3_599 => (secs / 60, "minute"),
+        3_600..=86_399 => (secs / 3_600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// The viewer's live sign-ins, most recently used first (profile page).
+pub fn sign_ins() -> Vec<SignInRow> {
+    #[cfg(feature = "ssr")]
+    {
+        let Some(context) = page_context() else {
+            return Vec::new();
+        };
+        let now = chrono::Utc::now().timestamp();
+        let label = |method: &str| match method {
+            "password" => "Password".to_owned(),
+            "registration" => "Sign-up".to_owned(),
+            "unknown" => "Unknown".to_owned(),
+            provider => context
+                .providers
+                .iter()
+                .find(|(id, _)| id == provider)
+                .map_or_else(|| provider.to_owned(), |(_, label)| label.clone()),
+        };
+        context
+            .sign_ins
+            .iter()
+            .map(|s| SignInRow {
+                id: s.id.clone(),
+                device: if s.user_agent.is_empty() {
+                    "Unknown device".into()
+                } else {
+                    s.user_agent.clone()
+                },
+                method: label(&s.method),
+                channel: match s.channel.as_str() {
+                    "browser" => "Browser".into(),
+                    "api" => "API".into(),
+                    _ => "Unknown".into(),
+                },
+                started: s.created_at.format("%-d %b %Y, %H:%M UTC").to_string(),
+                last_used: ago(now, s.last_used_at.timestamp()),
+                ip: match (&s.ip, &s.created_ip) {
+                    (Some(last), Some(first)) if last != first => {
+                        format!("{last} (signed in from {first})")
+                    }
+                    (Some(ip), _) | (None, Some(ip)) => ip.clone(),
+                    (None, None) => "unknown".into(),
+                },
+                current: context.current_sign_in.as_deref() == Some(s.id.as_str()),
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+
+    #[test]
+    fn ago_reads_like_a_person() {
+        assert_eq!(ago(100, 90), "just now");
+        assert_eq!(ago(100, 200), "just now");
+        assert_eq!(ago(120, 60), "1 minute ago");
+        assert_eq!(ago(3_600 * 5 + 10, 0), "5 hours ago");
+        assert_eq!(ago(86_400 * 2, 0), "2 days ago");
+    }
+}

@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod browser;
+pub mod client;
 pub mod client_ip;
 pub mod config;
 pub mod db;

@@ -86,6 +86,7 @@ impl AppState {
                 session_lifetime_secs: secs(config.jwt_session_lifetime),
                 reuse_grace_secs: secs(config.jwt_refresh_reuse_grace),
                 rotate_refresh_tokens: config.jwt_rotate_refresh_tokens,
+                idle_timeout_secs: config.session_idle_timeout.map(secs),
             },
             db.clone(),
             user_cache.clone(),

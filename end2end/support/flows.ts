@@ -28,7 +28,12 @@ export async function signIn(page: Page, login: string, password = PASSWORD) {
 }
 
 export async function signOut(page: Page) {
-  await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
+  // The profile's own sign-out form: "Where you're signed in" has "Sign out" buttons too.
+  await page
+    .getByRole("main")
+    .locator('form[action="/signout"]')
+    .getByRole("button", { name: "Sign out" })
+    .click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId("auth-state")).toHaveText("You are not authenticated.");
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
 use crate::components::user_details::UserDetails;
-use crate::context::{linked_providers, providers, viewer, Feedback};
+use crate::context::{linked_providers, providers, sign_ins, viewer, Feedback, SignInRow};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -67,6 +67,7 @@ pub fn ProfilePage() -> impl IntoView {
             has_password=user.has_password/>
         <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
+        <SignIns/>
         <section class="card">
             <h2>"Call the API from the browser"</h2>
             <p class="muted">
@@ -212,4 +213,48 @@ fn SignInMethods(has_password: bool) -> impl IntoView {
             </ul>
         </section>
     })
+}
+
+/// "Where you're signed in": every live sign-in of the account, most recently used first,
+/// with a form to end each other one, or all of them at once.
+#[component]
+fn SignIns() -> impl IntoView {
+    let feedback = Feedback::for_form("sign-ins");
+    let rows = sign_ins();
+    let others = rows.iter().filter(|r| !r.current).count();
+    let row = |r: SignInRow| {
+        let action = format!("/profile/sign-ins/{}/end", r.id);
+        let end = (!r.current).then(|| {
+            view! {
+                <form method="post" action=action class="inline">
+                    <SubmitButton label="Sign out" pending="Signing out…" secondary=true/>
+                </form>
+            }
+        });
+        view! {
+            <li data-testid="sign-in" data-current=r.current.to_string()>
+                <strong data-testid="sign-in-device">{r.device}</strong>
+                {r.current.then(|| view! { <span class="badge ok">" This browser"</span> })}
+                <br/>
+                <span class="muted">
+                    {format!("{} · {} · signed in {} · last used {} · {}",
+                        r.channel, r.method, r.started, r.last_used, r.ip)}
+                </span>
+                {end}
+            </li>
+        }
+    };
+    view! {
+        <section class="card" data-testid="sign-ins">
+            <h2>"Where you're signed in"</h2>
+            <FormMessages feedback=feedback/>
+            <ul class="sign-ins">{rows.into_iter().map(row).collect_view()}</ul>
+            {(others > 0).then(|| view! {
+                <form method="post" action="/profile/sign-ins/end-others">
+                    <SubmitButton label="Sign out everywhere else" pending="Signing out…"
+                        secondary=true/>
+                </form>
+            })}
+        </section>
+    }
 }

@@ -1,11 +1,11 @@
 //! Signing in: with a username (or email address) and password, and the one way every
 //! sign-in (password, sign-up, social) ends: a new token family.
 
-use std::net::IpAddr;
-
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
+use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
+use crate::client::Client;
 use crate::config::EmailVerification;
 use crate::db::Db;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
@@ -25,7 +25,8 @@ const MAX_IDENTIFIER_CHARS: usize = if EMAIL_MAX_CHARS > USERNAME_MAX_CHARS {
     USERNAME_MAX_CHARS
 };
 
-/// Checks `username` (or `email`) and `password` from `fields` and starts a token family.
+/// Checks `username` (or `email`) and `password` from `fields` and starts a token family
+/// for `client` through `channel`.
 ///
 /// Rate limits: per client IP first, then per account (whichever of its names was typed;
 /// an unknown name has a budget of its own), both before any hashing. Unknown users, users
@@ -44,11 +45,12 @@ pub async fn sign_in_with_password(
     passwords: &Passwords,
     tokens: &Tokens,
     limits: &RateLimits,
-    ip: IpAddr,
+    client: &Client,
+    channel: Channel,
     fields: &Fields,
     verification: EmailVerification,
 ) -> Result<(User, TokenPair), AccountError> {
-    limits.login_ip(ip).await?;
+    limits.login_ip(client.ip).await?;
     let mut errors = FieldErrors::new();
     let username = fields.text("username", Text::OPTIONAL, &mut errors);
     let email = fields.text("email", Text::OPTIONAL, &mut errors);
@@ -97,23 +99,29 @@ pub async fn sign_in_with_password(
     {
         return Err(AccountError::invalid(NON_FIELD_ERRORS, NOT_VERIFIED));
     }
-    let pair = start_sign_in(db, tokens, &user, "password", rehash.as_deref()).await?;
+    let origin = SignInOrigin::new("password", channel, client);
+    let pair = start_sign_in(db, tokens, &user, &origin, rehash.as_deref()).await?;
     Ok((user, pair))
 }
 
-/// Ends every successful sign-in, whatever proved who the user is (`method`: `password`,
-/// `registration`, a social provider's id; for the log): records the time of the login
-/// (and `rehash`, a password hash upgraded to the current parameters) and starts a new token
-/// family (a sign-in session; see [`Tokens::sign_in`]).
+/// Ends every successful sign-in, whatever proved who the user is (`origin.method`:
+/// `password`, `registration`, a social provider's id): records the time of the login (and
+/// `rehash`, a password hash upgraded to the current parameters) and starts a new token
+/// family (a sign-in session; see [`Tokens::sign_in`]) recorded with its origin.
 pub async fn start_sign_in(
     db: &Db,
     tokens: &Tokens,
     user: &User,
-    method: &str,
+    origin: &SignInOrigin,
     rehash: Option<&str>,
 ) -> Result<TokenPair, AccountError> {
     users::record_login(db, user.id, rehash).await?;
-    let pair = tokens.sign_in(user.id).await?;
-    tracing::info!(user_id = user.id, method, "user signed in");
+    let pair = tokens.sign_in(user.id, origin).await?;
+    tracing::info!(
+        user_id = user.id,
+        method = %origin.method,
+        channel = origin.channel.as_str(),
+        "user signed in"
+    );
     Ok(pair)
 }

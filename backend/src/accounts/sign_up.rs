@@ -8,7 +8,9 @@ use crate::mail::worker::Mailer;
 
 use crate::auth::password::{PasswordError, Passwords};
 use crate::auth::rate_limit::RateLimits;
+use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
+use crate::client::Client;
 use crate::db::Db;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
@@ -30,7 +32,7 @@ pub enum SignedUp {
 
 /// Validates a sign-up (`username`, `email`, `password1`, `password2`: dj-rest-auth's
 /// `RegisterSerializer`), creates the account and, unless addresses must be verified
-/// first, signs it in. `email` is optional (but not blank), and required under
+/// first, signs `client` in through `channel`. `email` is optional (but not blank), and required under
 /// `mandatory` verification.
 ///
 /// Field problems are all reported at once, in field order; then the two passwords must
@@ -46,11 +48,13 @@ pub async fn sign_up(
     tokens: &Tokens,
     limits: &RateLimits,
     mailer: &Mailer,
-    ip: IpAddr,
+    client: &Client,
+    channel: Channel,
     fields: &Fields,
     verification: EmailVerification,
     mail: MailContext<'_>,
 ) -> Result<SignedUp, AccountError> {
+    let ip = client.ip;
     limits.register(ip).await?;
     let mandatory = verification == EmailVerification::Mandatory;
     let mut errors = FieldErrors::new();
@@ -172,7 +176,8 @@ pub async fn sign_up(
     if mandatory {
         return Ok(SignedUp::VerificationSent);
     }
-    let pair = start_sign_in(db, tokens, &user, "registration", None).await?;
+    let origin = SignInOrigin::new("registration", channel, client);
+    let pair = start_sign_in(db, tokens, &user, &origin, None).await?;
     Ok(SignedUp::SignedIn(Box::new(user), pair))
 }
 

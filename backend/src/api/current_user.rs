@@ -14,10 +14,12 @@
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use std::net::IpAddr;
 
 use super::error::ApiError;
 use crate::auth::jwt::{Claims, JwtError};
 use crate::auth::tokens::TokenError;
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -59,7 +61,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
+/// Checks `token` and records the use of its sign-in by the client at `ip` (at most one
+/// write a minute per sign-in).
+async fn authenticate(state: &AppState, token: &str, ip: IpAddr) -> Result<CurrentUser, ApiError> {
     let (claims, user) = state
         .tokens
         .authenticate(token)
@@ -68,6 +72,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
             TokenError::Jwt(reason) => ApiError::BearerNotValid(reason),
             other => other.into(),
         })?;
+    state.tokens.record_use(&claims.sid, ip).await;
     Ok(CurrentUser {
         user: User::clone(&user),
         claims,
@@ -83,8 +88,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, &state).await;
         match bearer_token(&parts.headers)? {
-            Some(token) => authenticate(&state, token).await,
+            Some(token) => authenticate(&state, token, ip).await,
             None => Err(ApiError::NotAuthenticated),
         }
     }
@@ -99,8 +105,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, &state).await;
         match bearer_token(&parts.headers)? {
-            Some(token) => Ok(MaybeUser(Some(authenticate(&state, token).await?))),
+            Some(token) => Ok(MaybeUser(Some(authenticate(&state, token, ip).await?))),
             None => Ok(MaybeUser(None)),
         }
     }

@@ -7,13 +7,14 @@ use super::bodies::LoginBody;
 use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
-use crate::client_ip::ClientIp;
+use crate::auth::sign_ins::Channel;
+use crate::client::Client;
 use crate::input::Fields;
 use crate::state::AppState;
 
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
@@ -22,7 +23,8 @@ pub async fn login(
         &state.passwords,
         &state.tokens,
         &state.rate_limits,
-        ip,
+        &client,
+        Channel::Api,
         &fields,
         state.config.email_verification,
     )

@@ -15,6 +15,7 @@ mod methods;
 mod openapi;
 mod password;
 mod register;
+mod sessions;
 mod social_login;
 mod token;
 mod user;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, MethodRouter};
+use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -49,6 +50,7 @@ struct Endpoint {
 
 const POST: &str = "POST, OPTIONS";
 const GET: &str = "GET, HEAD, OPTIONS";
+const DELETE: &str = "DELETE, OPTIONS";
 
 fn endpoints() -> Vec<Endpoint> {
     // Methods a route does not serve get DRF's 405 (and OPTIONS its metadata).
@@ -105,6 +107,19 @@ fn endpoints() -> Vec<Endpoint> {
             allow: password::ALLOW,
             router: any(password::change),
         },
+        only("/api/auth/sessions/", "Sign-ins", GET, get(sessions::list)),
+        only(
+            "/api/auth/sessions/revoke-others/",
+            "Revoke Other Sign-ins",
+            POST,
+            post(sessions::revoke_others),
+        ),
+        only(
+            "/api/auth/sessions/{id}/",
+            "Sign-in",
+            DELETE,
+            delete(sessions::end),
+        ),
         only(
             "/api/auth/token/verify/",
             "Token Verify",

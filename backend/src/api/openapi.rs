@@ -15,6 +15,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::bodies::LoginBody;
+use super::sessions::SignInBody;
 use super::token::RefreshBody;
 use crate::users::UserDetails;
 
@@ -510,6 +511,45 @@ fn verify() {}
 #[allow(dead_code)]
 fn refresh() {}
 
+#[utoipa::path(get, path = "/api/auth/sessions/", tag = "sign-ins",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sign-ins, most recently used first", body = Vec<SignInBody>),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn sessions_list() {}
+
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}/", tag = "sign-ins",
+    params(("id" = String, Path, description = "A sign-in's id, from the list")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The sign-in is ended: its tokens stop working"),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 404, description = "No live sign-in of the caller has this id (other users' ids included)", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn session_end() {}
+
+/// `POST /api/auth/sessions/revoke-others/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only.
+pub struct RevokeOthersBody {
+    /// `Every other sign-in was ended.`
+    detail: String,
+    /// How many sign-ins were ended.
+    ended: u64,
+}
+
+#[utoipa::path(post, path = "/api/auth/sessions/revoke-others/", tag = "sign-ins",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every sign-in of the caller but this one is ended", body = RevokeOthersBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn sessions_revoke_others() {}
+
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, description = "Public keys for EdDSA/RS256 tokens", body = JwkSetBody)))]
 #[allow(dead_code)]
@@ -536,12 +576,13 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sign-out and the user"),
         (name = "account", description = "Password reset and address verification by mail"),
+        (name = "sign-ins", description = "Where the caller is signed in, and ending those sign-ins"),
         (name = "tokens", description = "Token verification, refresh and keys"),
     )
 )]

@@ -11,13 +11,14 @@ use super::bodies::LoginBody;
 use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
-use crate::client_ip::ClientIp;
+use crate::auth::sign_ins::Channel;
+use crate::client::Client;
 use crate::input::Fields;
 use crate::state::AppState;
 
 pub async fn register(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Response, ApiError> {
@@ -27,7 +28,8 @@ pub async fn register(
         &state.tokens,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        &client,
+        Channel::Api,
         &fields,
         state.config.email_verification,
         state.mail_context(),

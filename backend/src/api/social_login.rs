@@ -12,7 +12,8 @@ use super::bodies::LoginBody;
 use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
-use crate::client_ip::ClientIp;
+use crate::auth::sign_ins::{Channel, SignInOrigin};
+use crate::client::Client;
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::social::identities::{self, Resolution};
 use crate::social::{redirect_uri, CodeGrant, ExternalProfile, Provider, SocialError};
@@ -30,13 +31,13 @@ fn looks_like_jwt(token: &str) -> bool {
 
 pub async fn google(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     // Like every endpoint but verify and refresh, a bad Bearer header is a 401 here.
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
     // Each attempt costs a signature check or a round trip to Google: count it as a login.
-    state.rate_limits.login_ip(ip).await?;
+    state.rate_limits.login_ip(client.ip).await?;
     let provider = state.social.get(PROVIDER).ok_or_else(|| {
         ApiError::Detail(
             StatusCode::NOT_FOUND,
@@ -74,7 +75,7 @@ pub async fn google(
                 .exchange_code(&provider, grant)
                 .await
                 .map_err(social_error)?;
-            return sign_in(&state, &profile).await;
+            return sign_in(&state, &client, &profile).await;
         }
         (None, Some(_), None) => {
             // An opaque access token could have been issued to any other app: accepting it
@@ -95,11 +96,15 @@ pub async fn google(
         .await
         .map_err(social_error)?;
     let profile = claims.into_profile().checked().map_err(social_error)?;
-    sign_in(&state, &profile).await
+    sign_in(&state, &client, &profile).await
 }
 
 /// Signs in (or up) the person a verified Google profile describes.
-async fn sign_in(state: &AppState, profile: &ExternalProfile) -> Result<Json<LoginBody>, ApiError> {
+async fn sign_in(
+    state: &AppState,
+    client: &Client,
+    profile: &ExternalProfile,
+) -> Result<Json<LoginBody>, ApiError> {
     let user = match identities::resolve(&state.db, PROVIDER, "Google", profile, None).await? {
         Resolution::SignIn(user) | Resolution::Linked(user) => user,
         // dj-rest-auth's answer; linking needs the password, which only the web flow asks.
@@ -110,7 +115,8 @@ async fn sign_in(state: &AppState, profile: &ExternalProfile) -> Result<Json<Log
         }
         Resolution::Refused(message) => return Err(refused(message)),
     };
-    let pair = accounts::start_sign_in(&state.db, &state.tokens, &user, PROVIDER, None).await?;
+    let origin = SignInOrigin::new(PROVIDER, Channel::Api, client);
+    let pair = accounts::start_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
     Ok(Json(LoginBody::new(pair, &user)))
 }
 

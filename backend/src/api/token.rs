@@ -52,6 +52,7 @@ pub async fn refresh(
     errors.into_result()?;
     let token = token.ok_or(ApiError::NoRefreshToken)?;
     let refreshed = state.tokens.refresh(&token).await?;
+    state.tokens.record_use(&refreshed.sid, ip).await;
     Ok(Json(RefreshBody {
         access: refreshed.access.token,
         access_expiration: format_expiration(refreshed.access.expires_at),

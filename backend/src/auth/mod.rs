@@ -6,4 +6,5 @@ pub mod password;
 pub(crate) mod password_rules;
 pub mod rate_limit;
 pub mod revocations;
+pub mod sign_ins;
 pub mod tokens;

@@ -2,6 +2,7 @@
 //!
 //! One implementation serves the REST API and the browser session alike.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -10,6 +11,7 @@ use thiserror::Error;
 
 use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
 use crate::auth::revocations::Revocations;
+use crate::auth::sign_ins::{LastUse, SignInOrigin};
 use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
 use crate::user_cache::UserCache;
@@ -31,6 +33,9 @@ pub struct TokenSettings {
     /// Whether a refresh issues a successor refresh token and retires the old one (simplejwt's
     /// `ROTATE_REFRESH_TOKENS`, on by default here).
     pub rotate_refresh_tokens: bool,
+    /// A sign-in unused for this many seconds can no longer refresh (`SESSION_IDLE_TIMEOUT`,
+    /// ASVS 7.3.1); `None`: no idle limit, only the absolute one.
+    pub idle_timeout_secs: Option<i64>,
 }
 
 /// A signed token and when it expires (for the `*_expiration` fields).
@@ -62,6 +67,8 @@ pub struct Refreshed {
     pub access: IssuedToken,
     /// The successor refresh token; `None` when rotation is off.
     pub refresh: Option<IssuedToken>,
+    /// The sign-in session refreshed (the `sid` claim).
+    pub sid: String,
 }
 
 /// Why a refresh (or a logout with a refresh token) was refused.
@@ -86,6 +93,12 @@ pub enum TokenError {
     Db(#[from] DbError),
 }
 
+impl From<sqlx::Error> for EndSignInError {
+    fn from(e: sqlx::Error) -> Self {
+        EndSignInError::Db(DbError::Query(e))
+    }
+}
+
 impl From<sqlx::Error> for TokenError {
     fn from(e: sqlx::Error) -> Self {
         TokenError::Db(DbError::Query(e))
@@ -99,6 +112,7 @@ pub struct Tokens {
     codec: JwtCodec,
     settings: TokenSettings,
     revocations: Arc<Revocations>,
+    last_use: Arc<LastUse>,
     db: Db,
     users: Arc<UserCache>,
 }
@@ -108,6 +122,17 @@ struct Family {
     user_id: i64,
     /// The sign-in's absolute end, Unix seconds.
     expires_at: i64,
+}
+
+/// Why a sign-in could not be ended ([`Tokens::end_sign_in`]).
+#[derive(Debug, Error)]
+pub enum EndSignInError {
+    /// No live sign-in of this user has that id (another user's id looks the same).
+    #[error("no such sign-in")]
+    NotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 /// Where a refresh token stands in its family's chain.
@@ -127,9 +152,15 @@ impl Tokens {
             codec,
             settings,
             revocations,
+            last_use: Arc::default(),
             db,
             users,
         }
+    }
+
+    /// The lifetimes and idle limit these tokens are issued under.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
     }
 
     /// The in-memory revocation list, for the background sync and the browser sessions.
@@ -142,8 +173,9 @@ impl Tokens {
         &self.codec
     }
 
-    /// Starts a sign-in session for `user_id`: a new family and its first token pair.
-    pub async fn sign_in(&self, user_id: i64) -> Result<TokenPair, DbError> {
+    /// Starts a sign-in session for `user_id`: a new family, recorded with how and from
+    /// where it started (`origin`), and its first token pair.
+    pub async fn sign_in(&self, user_id: i64, origin: &SignInOrigin) -> Result<TokenPair, DbError> {
         let now = Utc::now();
         let iat = now.timestamp();
         let sid = new_token_id();
@@ -155,13 +187,18 @@ impl Tokens {
         with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO token_families (id, user_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO token_families (id, user_id, created_at, expires_at, method, \
+                     channel, user_agent, created_ip, last_used_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3)",
             )
             .bind(&sid)
             .bind(user_id)
             .bind(iat)
             .bind(session_expires)
+            .bind(&origin.method)
+            .bind(origin.channel.as_str())
+            .bind(origin.user_agent())
+            .bind(origin.client.ip.to_string())
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -176,6 +213,7 @@ impl Tokens {
             .await?;
             tx.commit().await
         })?;
+        self.last_use.written(&sid, iat);
 
         let access = self.issue_access(user_id, &sid, now);
         let refresh = IssuedToken {
@@ -262,12 +300,13 @@ impl Tokens {
         if self.revocations.is_revoked(&claims.sid) {
             return Err(JwtError::Invalid.into());
         }
-        /// user_id, family's end, revoked_at, user active, rotated_at, token issued here.
-        type Row = (i64, i64, Option<i64>, bool, Option<i64>, bool);
+        /// user_id, family's end, revoked_at, user active, rotated_at, token issued here,
+        /// last use.
+        type Row = (i64, i64, Option<i64>, bool, Option<i64>, bool, i64);
         let row: Option<Row> = with_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT f.user_id, f.expires_at, f.revoked_at, u.is_active, r.rotated_at, \
-                        r.jti_hash IS NOT NULL \
+                        r.jti_hash IS NOT NULL, f.last_used_at \
                  FROM token_families f JOIN users u ON u.id = f.user_id \
                  LEFT JOIN refresh_tokens r ON r.family_id = f.id AND r.jti_hash = $2 \
                  WHERE f.id = $1",
@@ -277,11 +316,20 @@ impl Tokens {
             .fetch_optional(pool)
             .await
         })?;
-        let Some((user_id, expires_at, revoked_at, is_active, rotated_at, issued)) = row else {
+        let Some((user_id, expires_at, revoked_at, is_active, rotated_at, issued, last_used_at)) =
+            row
+        else {
             // Unknown session: the user was deleted (cascade) or the token is not ours.
             return Err(TokenError::NoActiveAccount);
         };
         if revoked_at.is_some() || expires_at <= now || user_id != claims.user_id || !issued {
+            return Err(JwtError::Invalid.into());
+        }
+        if self
+            .settings
+            .idle_timeout_secs
+            .is_some_and(|idle| now - last_used_at >= idle)
+        {
             return Err(JwtError::Invalid.into());
         }
         if !is_active {
@@ -328,6 +376,7 @@ impl Tokens {
             return Ok(Refreshed {
                 access,
                 refresh: None,
+                sid: claims.sid,
             });
         }
 
@@ -379,6 +428,7 @@ impl Tokens {
                     token,
                     expires_at: expiration(now, new_exp - iat),
                 }),
+                sid: claims.sid,
             });
         }
 
@@ -403,6 +453,7 @@ impl Tokens {
                         token,
                         expires_at: Utc.timestamp_opt(expires_at, 0).single().unwrap_or(now),
                     }),
+                    sid: claims.sid,
                 })
             }
             Some(_) => {
@@ -465,6 +516,63 @@ impl Tokens {
         })?;
         self.revocations.insert(sid, now);
         Ok(())
+    }
+
+    /// Records that sign-in `sid` was used by `ip` just now, for "Where you're signed in"
+    /// and the idle timeout: a database write at most once a minute per sign-in. A failed
+    /// write is logged, never the request's failure.
+    pub async fn record_use(&self, sid: &str, ip: IpAddr) {
+        let now = Utc::now().timestamp();
+        if let Err(error) = self.last_use.record(&self.db, sid, ip, now).await {
+            tracing::warn!(%error, "recording a sign-in's last use");
+        }
+    }
+
+    /// Ends `user_id`'s live sign-in `sid` (from "Where you're signed in"): its tokens stop
+    /// working as with [`revoke`](Self::revoke). Another user's sign-in, an unknown id and
+    /// one already ended are all [`EndSignInError::NotFound`], so ids reveal nothing.
+    pub async fn end_sign_in(&self, user_id: i64, sid: &str) -> Result<(), EndSignInError> {
+        let now = Utc::now().timestamp();
+        let ended: Option<(String,)> = with_db_write!(&self.db, pool => {
+            sqlx::query_as(
+                "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
+                 WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL AND expires_at > $1 \
+                 RETURNING id",
+            )
+            .bind(now)
+            .bind("ended from another sign-in")
+            .bind(sid)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        if ended.is_none() {
+            return Err(EndSignInError::NotFound);
+        }
+        self.revocations.insert(sid, now);
+        Ok(())
+    }
+
+    /// Ends every live sign-in of `user_id` but `keep` (the caller's own); returns how many
+    /// were ended.
+    pub async fn end_other_sign_ins(&self, user_id: i64, keep: &str) -> Result<usize, DbError> {
+        let now = Utc::now().timestamp();
+        let ended: Vec<(String,)> = with_db_write!(&self.db, pool => {
+            sqlx::query_as(
+                "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
+                 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(now)
+            .bind("ended with every other sign-in")
+            .bind(user_id)
+            .bind(keep)
+            .fetch_all(pool)
+            .await
+        })?;
+        for (sid,) in &ended {
+            self.revocations.insert(sid, now);
+        }
+        Ok(ended.len())
     }
 
     /// Ends every session of a user (deactivation, password change), here at once and on

@@ -130,6 +130,9 @@ pub struct Config {
     pub jwt_refresh_token_lifetime: Duration,
     /// Absolute lifetime of one sign-in (token family); refreshing never extends it.
     pub jwt_session_lifetime: Duration,
+    /// An unused sign-in can no longer refresh after this (`SESSION_IDLE_TIMEOUT`); `None`:
+    /// no idle limit.
+    pub session_idle_timeout: Option<Duration>,
     /// simplejwt's `ROTATE_REFRESH_TOKENS` (on by default here).
     pub jwt_rotate_refresh_tokens: bool,
     /// How long a just-rotated refresh token still yields the same successor.
@@ -365,6 +368,8 @@ impl Config {
             jwt_access_token_lifetime: seconds(s.jwt_access_token_lifetime),
             jwt_refresh_token_lifetime: seconds(s.jwt_refresh_token_lifetime),
             jwt_session_lifetime: seconds(s.jwt_session_lifetime),
+            session_idle_timeout: (s.session_idle_timeout > 0)
+                .then(|| seconds(s.session_idle_timeout)),
             jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
             jwt_refresh_reuse_grace: seconds(s.jwt_refresh_reuse_grace),
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),

@@ -117,6 +117,12 @@ pub struct Settings {
     #[arg(long, env = "JWT_SESSION_LIFETIME", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..))]
     pub jwt_session_lifetime: i64,
 
+    /// Seconds after which an unused sign-in can no longer refresh its tokens (ASVS 7.3.1);
+    /// 0 (the default) turns the idle limit off. At least 60: last use is recorded to the
+    /// minute.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0, value_parser = idle_timeout)]
+    pub session_idle_timeout: i64,
+
     /// Issue a new refresh token on every refresh and retire the old one.
     #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
     pub jwt_rotate_refresh_tokens: bool,
@@ -283,5 +289,28 @@ impl JwtAlgorithm {
     /// only these have a public key in the JWKS.
     pub fn is_asymmetric(self) -> bool {
         matches!(self, JwtAlgorithm::EdDsa | JwtAlgorithm::Rs256)
+    }
+}
+
+/// `SESSION_IDLE_TIMEOUT`: 0 (off), or 60 seconds and more.
+fn idle_timeout(value: &str) -> Result<i64, String> {
+    match value.trim().parse::<i64>() {
+        Ok(0) => Ok(0),
+        Ok(secs) if secs >= 60 => Ok(secs),
+        _ => Err("0 (off) or a whole number of seconds, at least 60".into()),
+    }
+}
+
+#[cfg(test)]
+mod idle_timeout_tests {
+    use super::idle_timeout;
+
+    #[test]
+    fn idle_timeout_is_off_or_at_least_a_minute() {
+        assert_eq!(idle_timeout("0"), Ok(0));
+        assert_eq!(idle_timeout("900"), Ok(900));
+        assert!(idle_timeout("30").is_err());
+        assert!(idle_timeout("-5").is_err());
+        assert!(idle_timeout("ten").is_err());
     }
 }

@@ -14,6 +14,7 @@ mod redirect;
 
 mod lifecycle;
 mod profile;
+mod sign_ins;
 mod signin;
 mod signout;
 mod signup;
@@ -56,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/profile/password", post(profile::change_password))
         .route("/profile/email", post(lifecycle::change_email))
         .route("/profile/email/resend", post(lifecycle::resend_own_link))
+        .route("/profile/sign-ins/end-others", post(sign_ins::end_others))
+        .route("/profile/sign-ins/{id}/end", post(sign_ins::end))
         .route("/password-reset", post(lifecycle::request_reset))
         .route(
             "/password-reset/confirm/{uid}/{token}/",

@@ -16,7 +16,9 @@ use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::see_other;
 use super::WebError;
 use crate::accounts;
+use crate::auth::sign_ins::{self, SignIn};
 use crate::browser::flash::{self, Flash};
+use crate::client_ip::ClientIp;
 use crate::config::EmailVerification;
 use crate::social::identities;
 use crate::state::AppState;
@@ -39,6 +41,11 @@ pub struct PageContext {
     pub providers: Vec<(String, String)>,
     /// The providers linked to the signed-in user (on the profile page only).
     pub linked: Vec<String>,
+    /// The signed-in user's live sign-ins, most recently used first (on the profile page
+    /// only), and which of them is this browser's.
+    pub sign_ins: Vec<SignIn>,
+    /// This browser's sign-in (the token family's id), when signed in.
+    pub current_sign_in: Option<String>,
     /// On a mailed link's page (`/password-reset/confirm/{uid}/{token}`,
     /// `/verify-email/{key}`): whether the link still works (looked at, never spent).
     pub link_live: Option<bool>,
@@ -80,6 +87,7 @@ struct NextQuery {
 /// The middleware in front of every page (GET and HEAD only; form POSTs pass through).
 pub async fn page_context(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
     mut req: Request,
     next: Next,
@@ -91,6 +99,9 @@ pub async fn page_context(
         Ok(current) => current,
         Err(error) => return WebError::from(error).into_response(),
     };
+    if let Some(current) = &current {
+        state.tokens.record_use(&current.signed_in.sid, ip).await;
+    }
     let path = req.uri().path();
     match &current {
         None if is_protected(path) => {
@@ -123,15 +134,29 @@ pub async fn page_context(
         }
         _ => Vec::new(),
     };
+    let sign_ins = match (&current, req.uri().path()) {
+        (Some(current), "/profile") => {
+            let idle = state.tokens.settings().idle_timeout_secs;
+            let now = chrono::Utc::now().timestamp();
+            match sign_ins::live_sign_ins(&state.db, current.user.id, now, idle).await {
+                Ok(sign_ins) => sign_ins,
+                Err(error) => return WebError::from(error).into_response(),
+            }
+        }
+        _ => Vec::new(),
+    };
     let link_live = match link_state(&state, req.uri().path()).await {
         Ok(live) => live,
         Err(error) => return error.into_response(),
     };
+    let current_sign_in = current.as_ref().map(|c| c.signed_in.sid.clone());
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
         flash,
         providers,
         linked,
+        sign_ins,
+        current_sign_in,
         link_live,
         email_required: state.config.email_verification == EmailVerification::Mandatory,
     });

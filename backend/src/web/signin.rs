@@ -9,13 +9,14 @@ use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::{see_other, see_other_with};
 use super::social::accept_link_offer;
 use crate::accounts;
+use crate::auth::sign_ins::Channel;
 use crate::browser::flash::Flash;
-use crate::client_ip::ClientIp;
+use crate::client::Client;
 use crate::state::AppState;
 
 pub async fn submit(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     session: Session,
     form: FormInput,
 ) -> Response {
@@ -33,7 +34,8 @@ pub async fn submit(
         &state.passwords,
         &state.tokens,
         &state.rate_limits,
-        ip,
+        &client,
+        Channel::Browser,
         &fields,
         state.config.email_verification,
     )

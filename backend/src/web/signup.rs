@@ -9,14 +9,15 @@ use super::feedback::{self, FormInput};
 use super::next::AFTER_SIGN_IN;
 use super::redirect::{see_other, see_other_with};
 use crate::accounts;
+use crate::auth::sign_ins::Channel;
 use crate::browser::flash::Flash;
-use crate::client_ip::ClientIp;
+use crate::client::Client;
 use crate::config::EmailVerification;
 use crate::state::AppState;
 
 pub async fn submit(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     session: Session,
     form: FormInput,
 ) -> Response {
@@ -35,7 +36,8 @@ pub async fn submit(
         &state.tokens,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        &client,
+        Channel::Browser,
         &fields,
         state.config.email_verification,
         state.mail_context(),

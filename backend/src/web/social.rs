@@ -16,7 +16,9 @@ use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::{see_other, see_other_with};
 use super::WebError;
 use crate::accounts;
+use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::browser::flash::Flash;
+use crate::client::Client;
 use crate::social::identities::{self, Resolution, Unlink};
 use crate::social::{self as domain, CodeGrant, ExternalProfile, Provider, SocialError};
 use crate::state::AppState;
@@ -149,6 +151,7 @@ pub async fn callback(
     State(state): State<AppState>,
     Path(provider_id): Path<String>,
     Query(query): Query<CallbackQuery>,
+    client: Client,
     session: Session,
 ) -> Response {
     let Some(provider) = state.social.get(&provider_id) else {
@@ -204,7 +207,8 @@ pub async fn callback(
         identities::resolve(&state.db, &provider_id, &label, &profile, pending.link_to).await;
     match resolution {
         Ok(Resolution::SignIn(user)) => {
-            sign_in(&state, &session, &user, &provider_id, pending.next).await
+            let origin = SignInOrigin::new(provider_id, Channel::Browser, &client);
+            sign_in(&state, &session, &user, &origin, pending.next).await
         }
         Ok(Resolution::Linked(_)) => see_other_with(
             &state,
@@ -251,10 +255,10 @@ async fn sign_in(
     state: &AppState,
     session: &Session,
     user: &User,
-    provider: &str,
+    origin: &SignInOrigin,
     next: Option<String>,
 ) -> Response {
-    let pair = match accounts::start_sign_in(&state.db, &state.tokens, user, provider, None).await {
+    let pair = match accounts::start_sign_in(&state.db, &state.tokens, user, origin, None).await {
         Ok(pair) => pair,
         Err(error) => {
             tracing::error!(%error, "social sign-in: tokens");

@@ -12,5 +12,6 @@ mod jwt_abuse;
 mod lifecycle;
 mod password_change;
 mod sessions;
+mod sign_ins;
 mod social;
 mod web;
