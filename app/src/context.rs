@@ -212,9 +212,127 @@ pub fn sign_ins() -> Vec<SignInRow> {
     Vec::new()
 }
 
+/// One security event of the viewer, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityRow {
+    /// What happened: `Signed in with GitHub`, `Failed sign-in attempt (wrong password)`.
+    pub what: String,
+    /// From where: `Firefox on Linux, 203.0.113.7`; empty when no request caused it.
+    pub from: String,
+    /// When, in words (`2 minutes ago`).
+    pub when: String,
+    /// When, exactly (`24 Nov 2026, 05:24:09 UTC`).
+    pub at: String,
+}
+
+/// What a security event `kind` with `detail` was, for people; `label` names a provider.
+pub fn describe_event(kind: &str, detail: Option<&str>, label: &dyn Fn(&str) -> String) -> String {
+    let detail = detail.unwrap_or_default();
+    match kind {
+        "signed_in" => match detail {
+            "password" => "Signed in with a password".into(),
+            "registration" => "Signed up and signed in".into(),
+            "" | "unknown" => "Signed in".into(),
+            provider => format!("Signed in with {}", label(provider)),
+        },
+        "sign_in_failed" => match detail {
+            "inactive" => "Failed sign-in attempt (the account is deactivated)".into(),
+            "not_verified" => "Failed sign-in attempt (the address is not confirmed)".into(),
+            _ => "Failed sign-in attempt (wrong password)".into(),
+        },
+        "signed_out" if detail == "signed in again" => {
+            "Signed out (signed in again in the same browser)".into()
+        }
+        "signed_out" => "Signed out".into(),
+        "sign_in_ended" => "Signed out another device".into(),
+        "other_sign_ins_ended" => match detail {
+            "1" => "Signed out everywhere else (1 sign-in)".into(),
+            n => format!("Signed out everywhere else ({n} sign-ins)"),
+        },
+        "refresh_token_reuse" => {
+            "A copied sign-in token was used again: that sign-in was ended".into()
+        }
+        "rate_limited" => {
+            "Too many sign-in attempts: further attempts were refused for a while".into()
+        }
+        "password_changed" => "Changed the password".into(),
+        "password_reset" => "Reset the password with a mailed link".into(),
+        "email_verified" => "Confirmed the e-mail address".into(),
+        "email_change_requested" => "Asked to change the e-mail address".into(),
+        "email_changed" => "Changed the e-mail address".into(),
+        "identity_linked" => format!("Linked {}", label(detail)),
+        "identity_unlinked" => format!("Unlinked {}", label(detail)),
+        "account_activated" => "An administrator reactivated the account".into(),
+        "account_deactivated" => "An administrator deactivated the account".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The viewer's latest security events, newest first (profile page).
+pub fn activity() -> Vec<ActivityRow> {
+    #[cfg(feature = "ssr")]
+    {
+        let Some(context) = page_context() else {
+            return Vec::new();
+        };
+        let now = chrono::Utc::now().timestamp();
+        let label = |id: &str| {
+            context
+                .providers
+                .iter()
+                .find(|(provider, _)| provider == id)
+                .map_or_else(|| id.to_owned(), |(_, label)| label.clone())
+        };
+        context
+            .activity
+            .iter()
+            .map(|e| ActivityRow {
+                what: describe_event(&e.kind, e.detail.as_deref(), &label),
+                from: [e.user_agent.clone(), e.ip.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                when: ago(now, e.at.timestamp()),
+                at: e.at.format("%-d %b %Y, %H:%M:%S UTC").to_string(),
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ago;
+    use super::{ago, describe_event};
+
+    #[test]
+    fn events_read_as_sentences() {
+        let label = |id: &str| {
+            if id == "github" {
+                "GitHub".to_owned()
+            } else {
+                id.to_owned()
+            }
+        };
+        assert_eq!(
+            describe_event("signed_in", Some("github"), &label),
+            "Signed in with GitHub"
+        );
+        assert_eq!(
+            describe_event("sign_in_failed", Some("bad_credentials"), &label),
+            "Failed sign-in attempt (wrong password)"
+        );
+        assert_eq!(
+            describe_event("identity_unlinked", Some("github"), &label),
+            "Unlinked GitHub"
+        );
+        assert_eq!(
+            describe_event("other_sign_ins_ended", Some("2"), &label),
+            "Signed out everywhere else (2 sign-ins)"
+        );
+        assert_eq!(describe_event("future_kind", None, &label), "future kind");
+    }
 
     #[test]
     fn ago_reads_like_a_person() {

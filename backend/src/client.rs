@@ -24,6 +24,31 @@ pub struct Client {
     /// The recognised browser or program, e.g. `Firefox on Linux`; `None` when the header
     /// is missing or names nothing a person would recognise (scripts, libraries).
     pub user_agent: Option<String>,
+    /// The request's `X-Request-Id` (set by the server when the client sent none), to find
+    /// the log lines of an audit event; `None` when it is not a plain token.
+    pub request_id: Option<String>,
+}
+
+impl Client {
+    /// A client known only by its address (tests, in-process callers).
+    pub fn at(ip: IpAddr) -> Client {
+        Client {
+            ip,
+            user_agent: None,
+            request_id: None,
+        }
+    }
+}
+
+/// A request id worth keeping: 1 to 64 characters of `[A-Za-z0-9._-]` (a UUID, or what a
+/// proxy in front set); anything else from a client is dropped rather than stored.
+fn plain_request_id(value: &str) -> Option<String> {
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    plain.then(|| value.to_owned())
 }
 
 impl<S> FromRequestParts<S> for Client
@@ -40,7 +65,16 @@ where
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .and_then(summarise_user_agent);
-        Ok(Client { ip, user_agent })
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(plain_request_id);
+        Ok(Client {
+            ip,
+            user_agent,
+            request_id,
+        })
     }
 }
 
@@ -92,6 +126,16 @@ mod tests {
             summarise_user_agent(chrome).as_deref(),
             Some("Chrome on Windows 10")
         );
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_plain() {
+        let uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+        assert_eq!(plain_request_id(uuid).as_deref(), Some(uuid));
+        assert_eq!(plain_request_id(""), None);
+        assert_eq!(plain_request_id("a b"), None);
+        assert_eq!(plain_request_id("id}=x"), None);
+        assert_eq!(plain_request_id(&"a".repeat(65)), None);
     }
 
     #[test]

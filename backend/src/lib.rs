@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod browser;
 pub mod client;

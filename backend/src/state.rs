@@ -129,7 +129,8 @@ impl AppState {
 
     /// Housekeeping that runs for the life of the process: reload session revocations made
     /// by other instances; every minute, forget idle rate-limit keys and finished refreshes
-    /// and delete expired browser sessions and mailed links.
+    /// and delete expired browser sessions and mailed links, and security events past
+    /// `AUDIT_RETENTION_DAYS`.
     pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         let mail = self.mailer.spawn();
@@ -153,6 +154,10 @@ impl AppState {
                     }
                     if let Err(error) = crate::accounts::links::prune(&state.db).await {
                         tracing::warn!(%error, "could not delete expired mailed links");
+                    }
+                    let retention = state.config.audit_retention_days;
+                    if let Err(error) = crate::audit::prune(&state.db, now, retention).await {
+                        tracing::warn!(%error, "could not delete old security events");
                     }
                     last_prune = tokio::time::Instant::now();
                 }

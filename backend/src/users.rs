@@ -354,21 +354,6 @@ pub async fn record_login(db: &Db, id: i64, new_hash: Option<&str>) -> Result<()
     Ok(())
 }
 
-/// Sets `is_active` on the user named `username` (ignoring case) and returns their id;
-/// `None` when there is no such user. Sessions are left alone: see
-/// [`accounts::set_active`](crate::accounts::set_active), which also ends them.
-pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<i64>, DbError> {
-    let key = identity_key(username);
-    let row: Option<(i64,)> = with_db_write!(db, pool => {
-        sqlx::query_as("UPDATE users SET is_active = $1 WHERE username_key = $2 RETURNING id")
-            .bind(active)
-            .bind(&key)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row.map(|(id,)| id))
-}
-
 /// The name of the one-off step that recomputes identity keys (compatibility caseless).
 const NFKC_KEYS: &str = "identity_keys_caseless";
 

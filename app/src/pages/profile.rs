@@ -3,7 +3,9 @@ use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
 use crate::components::user_details::UserDetails;
-use crate::context::{linked_providers, providers, sign_ins, viewer, Feedback, SignInRow};
+use crate::context::{
+    activity, linked_providers, providers, sign_ins, viewer, ActivityRow, Feedback, SignInRow,
+};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -68,6 +70,7 @@ pub fn ProfilePage() -> impl IntoView {
         <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
         <SignIns/>
+        <RecentActivity/>
         <section class="card">
             <h2>"Call the API from the browser"</h2>
             <p class="muted">
@@ -255,6 +258,30 @@ fn SignIns() -> impl IntoView {
                         secondary=true/>
                 </form>
             })}
+        </section>
+    }
+}
+
+/// "Recent security activity": the account's latest events, in words.
+#[component]
+fn RecentActivity() -> impl IntoView {
+    let rows = activity();
+    let empty = rows.is_empty();
+    let row = |r: ActivityRow| {
+        let from = (!r.from.is_empty()).then(|| format!(" from {}", r.from));
+        view! {
+            <li data-testid="activity">
+                <strong>{r.what}</strong>{from}", "
+                <time title=r.at>{r.when}</time>
+            </li>
+        }
+    };
+    view! {
+        <section class="card" data-testid="recent-activity">
+            <h2>"Recent security activity"</h2>
+            {empty.then(|| view! { <p class="muted">"Nothing yet."</p> })}
+            <ul class="sign-ins">{rows.into_iter().map(row).collect_view()}</ul>
+            <p class="muted">"API clients: " <code>"GET /api/auth/events/"</code> " lists them all."</p>
         </section>
     }
 }

@@ -10,8 +10,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::audit::{insert_event, Event, Kind};
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, MailBudget, RateLimits};
+use crate::client::Client;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
@@ -239,10 +241,11 @@ pub async fn verify_email(
     db: &Db,
     limits: &RateLimits,
     user_cache: &UserCache,
-    ip: IpAddr,
+    client: &Client,
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<Verified, AccountError> {
+    let ip = client.ip;
     let mut errors = FieldErrors::new();
     let key = fields.text("key", Text::REQUIRED, &mut errors);
     errors.into_result()?;
@@ -260,8 +263,8 @@ pub async fn verify_email(
     };
     let address = link.email.clone().unwrap_or_default();
     let verified = match link.purpose {
-        Purpose::ChangeEmail => move_to(db, &user, &key, &address, &mail).await?,
-        _ => confirm(db, &user, &key, &address).await?,
+        Purpose::ChangeEmail => move_to(db, &user, &key, &address, client, &mail).await?,
+        _ => confirm(db, &user, &key, &address, client).await?,
     };
     user_cache.invalidate(user.id);
     Ok(verified)
@@ -269,8 +272,15 @@ pub async fn verify_email(
 
 /// Spends a verification key of `user` for `address`, if that is still the account's
 /// address, and marks it verified.
-async fn confirm(db: &Db, user: &User, key: &str, address: &str) -> Result<Verified, AccountError> {
+async fn confirm(
+    db: &Db,
+    user: &User,
+    key: &str,
+    address: &str,
+    client: &Client,
+) -> Result<Verified, AccountError> {
     let now = chrono::Utc::now().timestamp();
+    let verified = Event::new(Kind::EmailVerified, Some(user.id), Some(client));
     let address_key = users::identity_key(address);
     let done: bool = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
@@ -296,15 +306,19 @@ async fn confirm(db: &Db, user: &User, key: &str, address: &str) -> Result<Verif
             .bind(Purpose::VerifyEmail.as_str())
             .execute(&mut *tx)
             .await?;
+        let marked = marked.rows_affected() == 1;
+        if marked {
+            insert_event!(&mut *tx, &verified)?;
+        }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(marked.rows_affected() == 1)
+        Ok::<_, sqlx::Error>(marked)
     }
     .await)
     .map_err(DbError::Query)?;
     if !done {
         return Err(AccountError::LinkNotValid);
     }
-    tracing::info!(user_id = user.id, "address verified");
+    verified.log();
     Ok(Verified {
         user_id: user.id,
         email: address.to_owned(),
@@ -319,9 +333,11 @@ async fn move_to(
     user: &User,
     key: &str,
     address: &str,
+    client: &Client,
     mail: &MailContext<'_>,
 ) -> Result<Verified, AccountError> {
     let now = chrono::Utc::now().timestamp();
+    let changed = Event::new(Kind::EmailChanged, Some(user.id), Some(client));
     let new_key = users::identity_key(address);
     let notice = match user.email.as_deref() {
         Some(old) => Some(
@@ -410,6 +426,7 @@ async fn move_to(
         if let Some(notice) = &notice {
             enqueue_in!(&mut *tx, notice).await?;
         }
+        insert_event!(&mut *tx, &changed)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Outcome::Moved)
     }
@@ -417,7 +434,7 @@ async fn move_to(
     .map_err(DbError::Query)?;
     match outcome {
         Outcome::Moved => {
-            tracing::info!(user_id = user.id, "address changed");
+            changed.log();
             Ok(Verified {
                 user_id: user.id,
                 email: address.to_owned(),
@@ -443,11 +460,12 @@ pub async fn request_email_change(
     passwords: &Passwords,
     limits: &RateLimits,
     mailer: &Mailer,
-    ip: IpAddr,
+    client: &Client,
     user: &User,
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<String, AccountError> {
+    let ip = client.ip;
     let mut errors = FieldErrors::new();
     let email = address_field(fields, &mut errors);
     let password = user
@@ -481,17 +499,31 @@ pub async fn request_email_change(
     // The current address hears of the request first, whatever becomes of it (so its
     // inbox says nothing about whether the new address has an account), and a password
     // reset cancels the change.
-    if let Some(current) = user.email.as_deref() {
-        let notice = EmailChangeRequested {
-            site_name: mail.site_name,
-            username: &user.username,
-            new_email: &email,
-            reset_url: &mail.url("/password-reset"),
+    let notice = match user.email.as_deref() {
+        Some(current) => Some(
+            EmailChangeRequested {
+                site_name: mail.site_name,
+                username: &user.username,
+                new_email: &email,
+                reset_url: &mail.url("/password-reset"),
+            }
+            .message(current)
+            .map_err(|e| AccountError::Internal(e.into()))?,
+        ),
+        None => None,
+    };
+    let requested = Event::new(Kind::EmailChangeRequested, Some(user.id), Some(client));
+    with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        if let Some(notice) = &notice {
+            enqueue_in!(&mut *tx, notice).await?;
         }
-        .message(current)
-        .map_err(|e| AccountError::Internal(e.into()))?;
-        crate::mail::outbox::enqueue(db, &notice).await?;
+        insert_event!(&mut *tx, &requested)?;
+        tx.commit().await
     }
+    .await)
+    .map_err(DbError::Query)?;
+    requested.log();
     if budget == MailBudget::Allowed {
         if users::login_name_taken(db, &email, Some(user.id)).await? {
             tell_owner(db, &email, true, &mail).await?;

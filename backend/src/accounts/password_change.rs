@@ -3,9 +3,11 @@
 //! which its default leaves off: a stolen access token alone must not be able to change
 //! it), every other sign-in of the account ends, and the account's address is told.
 
+use crate::audit::{insert_event, Event, Kind};
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::tokens::Tokens;
+use crate::client::Client;
 use crate::db::{with_db, with_db_write, Db};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
@@ -44,6 +46,7 @@ pub async fn change_password(
     user_cache: &UserCache,
     user: &User,
     keep_sid: &str,
+    client: &Client,
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<(), AccountError> {
@@ -81,6 +84,7 @@ pub async fn change_password(
     let hash = passwords.hash(&new2).await?;
     let notice = password_changed_notice(user, &mail)?;
     let now = chrono::Utc::now().timestamp();
+    let event = Event::new(Kind::PasswordChanged, Some(user.id), Some(client)).in_session(keep_sid);
     let outcome: Option<Vec<(String,)>> = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
         // The sign-in making the change must still be live (it may have been ended a
@@ -124,6 +128,7 @@ pub async fn change_password(
         if let Some(notice) = &notice {
             enqueue_in!(&mut *tx, notice).await?;
         }
+        insert_event!(&mut *tx, &event)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(revoked))
     }
@@ -133,6 +138,7 @@ pub async fn change_password(
     let Some(revoked) = outcome else {
         return Err(AccountError::invalid("old_password", WRONG_OLD_PASSWORD));
     };
+    event.log();
     for (sid,) in &revoked {
         tokens.revocations().insert(sid, now);
     }

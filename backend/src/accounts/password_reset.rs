@@ -8,9 +8,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::audit::{insert_event, Event, Kind};
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::{MailBudget, RateLimits};
 use crate::auth::tokens::Tokens;
+use crate::client::Client;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::mail::outbox::enqueue_in;
@@ -236,10 +238,11 @@ pub async fn reset_password(
     tokens: &Tokens,
     limits: &RateLimits,
     user_cache: &UserCache,
-    ip: IpAddr,
+    client: &Client,
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<User, AccountError> {
+    let ip = client.ip;
     let mut errors = FieldErrors::new();
     let new_rules = Text::PASSWORD.max(NEW_PASSWORD_MAX_CHARS);
     let new1 = fields.text("new_password1", new_rules, &mut errors);
@@ -260,6 +263,7 @@ pub async fn reset_password(
     let notice = password_changed_notice(&user, &mail)?;
     let now = chrono::Utc::now().timestamp();
     let token_hash = links::hash_token(&token);
+    let reset = Event::new(Kind::PasswordReset, Some(user.id), Some(client));
     let outcome: Option<Vec<(String,)>> = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
         // Spent here or not at all: of two requests with one link, one wins.
@@ -293,6 +297,7 @@ pub async fn reset_password(
         if let Some(notice) = &notice {
             enqueue_in!(&mut *tx, notice).await?;
         }
+        insert_event!(&mut *tx, &reset)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(revoked))
     }

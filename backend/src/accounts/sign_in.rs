@@ -1,6 +1,7 @@
 //! Signing in: with a username (or email address) and password, and the one way every
 //! sign-in (password, sign-up, social) ends: a new token family.
 
+use crate::audit::{self, Event, Kind};
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
 use crate::auth::sign_ins::{Channel, SignInOrigin};
@@ -76,12 +77,20 @@ pub async fn sign_in_with_password(
     let user = users::find_by_login(db, &identifier).await?;
     // The account's budget whichever of its names was typed; unknown names are limited
     // the same way, by their identity key, so the limit reveals nothing.
-    limits
+    let limited = limits
         .login_account(&match &user {
             Some(user) => LoginKey::Account(user.id),
             None => LoginKey::Name(users::identity_key(&identifier)),
         })
-        .await?;
+        .await;
+    if let (Err(_), Some(user)) = (&limited, &user) {
+        // A flood of refusals would be a flood of rows: one event a minute per account.
+        if audit::first_in_a_minute(&format!("login:{}", user.id)) {
+            let event = Event::new(Kind::RateLimited, Some(user.id), Some(client)).detail("login");
+            audit::record(db, &event).await?;
+        }
+    }
+    limited?;
     // Refused before hashing: nobody gets to make the server hash megabytes.
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
@@ -92,11 +101,27 @@ pub async fn sign_in_with_password(
         .filter(|u| u.is_active)
         .and_then(|u| u.password_hash.as_deref());
     let verification_result = passwords.verify(&password, stored).await?;
-    let (Some(user), Verification::Valid { rehash }) = (user, verification_result) else {
+    let (Some(user), Verification::Valid { rehash }) = (&user, verification_result) else {
+        // The account's owner sees the attempt; one on no account is kept without a name.
+        let reason = match &user {
+            Some(user) if !user.is_active => "inactive",
+            _ => "bad_credentials",
+        };
+        let event = Event::new(
+            Kind::SignInFailed,
+            user.as_ref().map(|u| u.id),
+            Some(client),
+        )
+        .detail(reason);
+        audit::record(db, &event).await?;
         return Err(bad_credentials());
     };
+    let user = user.clone();
     if verification == EmailVerification::Mandatory && user.email.is_some() && !user.email_verified
     {
+        let event =
+            Event::new(Kind::SignInFailed, Some(user.id), Some(client)).detail("not_verified");
+        audit::record(db, &event).await?;
         return Err(AccountError::invalid(NON_FIELD_ERRORS, NOT_VERIFIED));
     }
     let origin = SignInOrigin::new("password", channel, client);

@@ -13,7 +13,7 @@ use super::current_user::MaybeUser;
 use super::error::ApiError;
 use super::methods;
 use crate::accounts;
-use crate::client_ip::ClientIp;
+use crate::client::Client;
 use crate::input::Fields;
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub const VERIFY_ALLOW: &str = "POST, OPTIONS, HEAD";
 /// `POST password/reset/`: the same 200 for every address; the mail, if any, follows.
 pub async fn password_reset(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -32,7 +32,7 @@ pub async fn password_reset(
         &state.db,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        client.ip,
         &fields,
         state.mail_context(),
     )
@@ -45,7 +45,7 @@ pub async fn password_reset(
 /// `POST password/reset/confirm/`: a new password with the link's `uid` and `token`.
 pub async fn password_reset_confirm(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -55,7 +55,7 @@ pub async fn password_reset_confirm(
         &state.tokens,
         &state.rate_limits,
         &state.user_cache,
-        ip,
+        &client,
         &fields,
         state.mail_context(),
     )
@@ -69,7 +69,7 @@ pub async fn password_reset_confirm(
 /// key that does not work. Signs nobody in.
 pub async fn verify_email(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -80,7 +80,7 @@ pub async fn verify_email(
                 &state.db,
                 &state.rate_limits,
                 &state.user_cache,
-                ip,
+                &client,
                 &fields,
                 state.mail_context(),
             )
@@ -97,7 +97,7 @@ pub async fn verify_email(
 /// new link.
 pub async fn resend_email(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -105,7 +105,7 @@ pub async fn resend_email(
         &state.db,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        client.ip,
         &fields,
         state.mail_context(),
     )

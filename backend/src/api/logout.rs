@@ -6,12 +6,15 @@ use serde_json::{json, Value};
 
 use super::current_user::MaybeUser;
 use super::error::ApiError;
+use crate::auth::tokens::Revocation;
+use crate::client::Client;
 use crate::input::{FieldErrors, Fields, Text};
 use crate::state::AppState;
 
 pub async fn logout(
     State(state): State<AppState>,
     MaybeUser(caller): MaybeUser,
+    client: Client,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
     let mut errors = FieldErrors::new();
@@ -20,8 +23,18 @@ pub async fn logout(
 
     match (refresh.filter(|r| !r.is_empty()), caller) {
         // The refresh token names the session; revoking it retires its access tokens too.
-        (Some(refresh), _) => state.tokens.revoke_by_refresh(&refresh).await?,
-        (None, Some(caller)) => state.tokens.revoke(&caller.claims.sid, "logout").await?,
+        (Some(refresh), _) => {
+            state
+                .tokens
+                .revoke_by_refresh(&refresh, Some(&client))
+                .await?
+        }
+        (None, Some(caller)) => {
+            state
+                .tokens
+                .revoke(&caller.claims.sid, Revocation::SignedOut, Some(&client))
+                .await?
+        }
         // Nothing identifies a session: there is nothing to end.
         (None, None) => {}
     }

@@ -7,6 +7,7 @@ mod bodies;
 mod cors;
 mod current_user;
 mod error;
+mod events;
 mod example;
 mod lifecycle;
 mod login;
@@ -108,6 +109,12 @@ fn endpoints() -> Vec<Endpoint> {
             router: any(password::change),
         },
         only("/api/auth/sessions/", "Sign-ins", GET, get(sessions::list)),
+        only(
+            "/api/auth/events/",
+            "Security Events",
+            GET,
+            get(events::list),
+        ),
         only(
             "/api/auth/sessions/revoke-others/",
             "Revoke Other Sign-ins",

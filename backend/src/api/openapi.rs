@@ -15,6 +15,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::bodies::LoginBody;
+use super::events::EventsPage;
 use super::sessions::SignInBody;
 use super::token::RefreshBody;
 use crate::users::UserDetails;
@@ -531,6 +532,17 @@ fn sessions_list() {}
 #[allow(dead_code)]
 fn session_end() {}
 
+#[utoipa::path(get, path = "/api/auth/events/", tag = "sign-ins",
+    params(("cursor" = Option<String>, Query, description = "From the previous page's `next`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's security events, newest first, 20 a page", body = EventsPage),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 404, description = "`{\"detail\": \"Invalid cursor\"}`", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn events_list() {}
+
 /// `POST /api/auth/sessions/revoke-others/`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // Documentation only.
@@ -576,13 +588,13 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sign-out and the user"),
         (name = "account", description = "Password reset and address verification by mail"),
-        (name = "sign-ins", description = "Where the caller is signed in, and ending those sign-ins"),
+        (name = "sign-ins", description = "Where the caller is signed in, ending those sign-ins, and the account's security activity"),
         (name = "tokens", description = "Token verification, refresh and keys"),
     )
 )]

@@ -11,6 +11,7 @@ use super::current_user::CurrentUser;
 use super::error::ApiError;
 use super::methods;
 use crate::accounts;
+use crate::client::Client;
 use crate::input::Fields;
 use crate::state::AppState;
 
@@ -21,6 +22,7 @@ pub const ALLOW: &str = "POST, OPTIONS";
 pub async fn change(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: Client,
     req: Request,
 ) -> Result<Response, ApiError> {
     match req.method().clone() {
@@ -34,6 +36,7 @@ pub async fn change(
                 &state.user_cache,
                 &current.user,
                 &current.claims.sid,
+                &client,
                 &fields,
                 state.mail_context(),
             )

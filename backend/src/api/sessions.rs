@@ -15,6 +15,7 @@ use super::current_user::CurrentUser;
 use super::error::ApiError;
 use crate::auth::sign_ins::{live_sign_ins, SignIn};
 use crate::auth::tokens::EndSignInError;
+use crate::client::Client;
 use crate::state::AppState;
 
 /// One live sign-in of the caller.
@@ -82,9 +83,10 @@ pub async fn list(
 pub async fn end(
     State(state): State<AppState>,
     caller: CurrentUser,
+    client: Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.tokens.end_sign_in(caller.user.id, &id).await {
+    match state.tokens.end_sign_in(caller.user.id, &id, &client).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(EndSignInError::NotFound) => {
             Err(ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into()))
@@ -98,10 +100,11 @@ pub async fn end(
 pub async fn revoke_others(
     State(state): State<AppState>,
     caller: CurrentUser,
+    client: Client,
 ) -> Result<Json<Value>, ApiError> {
     let ended = state
         .tokens
-        .end_other_sign_ins(caller.user.id, &caller.claims.sid)
+        .end_other_sign_ins(caller.user.id, &caller.claims.sid, &client)
         .await?;
     Ok(Json(json!({
         "detail": "Every other sign-in was ended.",

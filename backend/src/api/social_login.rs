@@ -105,16 +105,17 @@ async fn sign_in(
     client: &Client,
     profile: &ExternalProfile,
 ) -> Result<Json<LoginBody>, ApiError> {
-    let user = match identities::resolve(&state.db, PROVIDER, "Google", profile, None).await? {
-        Resolution::SignIn(user) | Resolution::Linked(user) => user,
-        // dj-rest-auth's answer; linking needs the password, which only the web flow asks.
-        Resolution::ConfirmWithPassword { .. } => {
-            return Err(refused(
-                "User is already registered with this e-mail address.",
-            ))
-        }
-        Resolution::Refused(message) => return Err(refused(message)),
-    };
+    let user =
+        match identities::resolve(&state.db, PROVIDER, "Google", profile, None, client).await? {
+            Resolution::SignIn(user) | Resolution::Linked(user) => user,
+            // dj-rest-auth's answer; linking needs the password, which only the web flow asks.
+            Resolution::ConfirmWithPassword { .. } => {
+                return Err(refused(
+                    "User is already registered with this e-mail address.",
+                ))
+            }
+            Resolution::Refused(message) => return Err(refused(message)),
+        };
     let origin = SignInOrigin::new(PROVIDER, Channel::Api, client);
     let pair = accounts::start_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
     Ok(Json(LoginBody::new(pair, &user)))

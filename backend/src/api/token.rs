@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use crate::auth::jwt::JwtError;
 use crate::auth::tokens::{format_expiration, TokenError};
-use crate::client_ip::ClientIp;
+use crate::client::Client;
 use crate::input::{FieldErrors, Fields, Text};
 use crate::state::AppState;
 
@@ -41,18 +41,18 @@ pub struct RefreshBody {
 
 pub async fn refresh(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     fields: Fields,
 ) -> Result<Json<RefreshBody>, ApiError> {
-    state.rate_limits.refresh(ip).await?;
+    state.rate_limits.refresh(client.ip).await?;
     let mut errors = FieldErrors::new();
     // dj-rest-auth also looks in a cookie, so the field is optional there: without it, the
     // answer is its 401 (clients sign out on a 401 from refresh); "" and null are 400s.
     let token = fields.text("refresh", Text::OPTIONAL_NOT_BLANK, &mut errors);
     errors.into_result()?;
     let token = token.ok_or(ApiError::NoRefreshToken)?;
-    let refreshed = state.tokens.refresh(&token).await?;
-    state.tokens.record_use(&refreshed.sid, ip).await;
+    let refreshed = state.tokens.refresh(&token, Some(&client)).await?;
+    state.tokens.record_use(&refreshed.sid, client.ip).await;
     Ok(Json(RefreshBody {
         access: refreshed.access.token,
         access_expiration: format_expiration(refreshed.access.expires_at),

@@ -224,10 +224,7 @@ mod tests {
 
     #[test]
     fn user_agent_falls_back_by_channel() {
-        let client = Client {
-            ip: IpAddr::from([127, 0, 0, 1]),
-            user_agent: None,
-        };
+        let client = Client::at(IpAddr::from([127, 0, 0, 1]));
         let api = SignInOrigin::new("password", Channel::Api, &client);
         assert_eq!(api.user_agent(), "API client");
         let browser = SignInOrigin::new("password", Channel::Browser, &client);

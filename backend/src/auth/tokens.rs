@@ -9,9 +9,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::audit::{insert_event, Event, Kind};
 use crate::auth::jwt::{new_token_id, Claims, JwtCodec, JwtError, TokenType};
 use crate::auth::revocations::Revocations;
 use crate::auth::sign_ins::{LastUse, SignInOrigin};
+use crate::client::Client;
 use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
 use crate::user_cache::UserCache;
@@ -124,6 +126,35 @@ struct Family {
     expires_at: i64,
 }
 
+/// Why a sign-in ends by [`Tokens::revoke`]: the family's `revoked_reason` and the audit
+/// event it records.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Logout, or the browser's sign-out.
+    SignedOut,
+    /// The browser signed in again: its previous sign-in ends.
+    SignedInAgain,
+    /// A retired refresh token came back after the reuse grace: it was copied.
+    RefreshTokenReuse,
+}
+
+impl Revocation {
+    fn reason(self) -> &'static str {
+        match self {
+            Revocation::SignedOut => "signed out",
+            Revocation::SignedInAgain => "signed in again",
+            Revocation::RefreshTokenReuse => "refresh token reuse",
+        }
+    }
+
+    fn event(self) -> Kind {
+        match self {
+            Revocation::SignedOut | Revocation::SignedInAgain => Kind::SignedOut,
+            Revocation::RefreshTokenReuse => Kind::RefreshTokenReuse,
+        }
+    }
+}
+
 /// Why a sign-in could not be ended ([`Tokens::end_sign_in`]).
 #[derive(Debug, Error)]
 pub enum EndSignInError {
@@ -183,6 +214,9 @@ impl Tokens {
         let refresh_exp = (iat + self.settings.refresh_lifetime_secs).min(session_expires);
         let refresh_jti = new_token_id();
         let refresh_hash = hash_jti(&refresh_jti);
+        let signed_in = Event::new(Kind::SignedIn, Some(user_id), Some(&origin.client))
+            .in_session(&sid)
+            .detail(origin.method.clone());
 
         with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -211,8 +245,10 @@ impl Tokens {
             .bind(refresh_exp)
             .execute(&mut *tx)
             .await?;
+            insert_event!(&mut *tx, &signed_in)?;
             tx.commit().await
         })?;
+        signed_in.log();
         self.last_use.written(&sid, iat);
 
         let access = self.issue_access(user_id, &sid, now);
@@ -350,7 +386,13 @@ impl Tokens {
 
     /// Exchanges a refresh token for a new access token and, with rotation, a successor
     /// refresh token; the exchanged one is retired atomically.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed, TokenError> {
+    ///
+    /// `client` is the caller's (for the audit event of a detected reuse), when known.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: Option<&Client>,
+    ) -> Result<Refreshed, TokenError> {
         let now = Utc::now();
         let iat = now.timestamp();
         let claims = self
@@ -366,7 +408,8 @@ impl Tokens {
             if iat - rotated_at > self.settings.reuse_grace_secs {
                 // A retired token used again later: it was copied. End the whole session.
                 tracing::warn!(sid = %claims.sid, user_id, "refresh token reuse; revoking session");
-                self.revoke(&claims.sid, "refresh token reuse").await?;
+                self.revoke(&claims.sid, Revocation::RefreshTokenReuse, client)
+                    .await?;
                 return Err(JwtError::Invalid.into());
             }
         }
@@ -459,7 +502,8 @@ impl Tokens {
             Some(_) => {
                 // A retired token used again later: it was copied. End the whole session.
                 tracing::warn!(sid = %claims.sid, user_id, "refresh token reuse; revoking session");
-                self.revoke(&claims.sid, "refresh token reuse").await?;
+                self.revoke(&claims.sid, Revocation::RefreshTokenReuse, client)
+                    .await?;
                 Err(JwtError::Invalid.into())
             }
             None => Err(JwtError::Invalid.into()),
@@ -499,21 +543,40 @@ impl Tokens {
     }
 
     /// Ends a sign-in session: its refresh tokens stop working at once, its access tokens
-    /// on every instance (here immediately, elsewhere at their next sync).
-    pub async fn revoke(&self, sid: &str, reason: &str) -> Result<(), DbError> {
+    /// on every instance (here immediately, elsewhere at their next sync). Records the
+    /// event (`why`, by `client`) with the revocation, when the session was still live.
+    pub async fn revoke(
+        &self,
+        sid: &str,
+        why: Revocation,
+        client: Option<&Client>,
+    ) -> Result<(), DbError> {
         let now = Utc::now().timestamp();
-        with_db_write!(&self.db, pool => {
-            sqlx::query(
+        let event = |user_id| {
+            Event::new(why.event(), Some(user_id), client)
+                .in_session(sid)
+                .detail(why.reason())
+        };
+        let ended = with_db_write!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let owner: Option<(i64,)> = sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
-                 WHERE id = $3 AND revoked_at IS NULL",
+                 WHERE id = $3 AND revoked_at IS NULL RETURNING user_id",
             )
             .bind(now)
-            .bind(reason)
+            .bind(why.reason())
             .bind(sid)
-            .execute(pool)
-            .await
-            .map(drop)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((user_id,)) = owner {
+                insert_event!(&mut *tx, &event(user_id))?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(owner)
         })?;
+        if let Some((user_id,)) = ended {
+            event(user_id).log();
+        }
         self.revocations.insert(sid, now);
         Ok(())
     }
@@ -531,10 +594,19 @@ impl Tokens {
     /// Ends `user_id`'s live sign-in `sid` (from "Where you're signed in"): its tokens stop
     /// working as with [`revoke`](Self::revoke). Another user's sign-in, an unknown id and
     /// one already ended are all [`EndSignInError::NotFound`], so ids reveal nothing.
-    pub async fn end_sign_in(&self, user_id: i64, sid: &str) -> Result<(), EndSignInError> {
+    ///
+    /// Records a [`Kind::SignInEnded`] event about `sid`, by `client`, with the revocation.
+    pub async fn end_sign_in(
+        &self,
+        user_id: i64,
+        sid: &str,
+        client: &Client,
+    ) -> Result<(), EndSignInError> {
         let now = Utc::now().timestamp();
-        let ended: Option<(String,)> = with_db_write!(&self.db, pool => {
-            sqlx::query_as(
+        let event = Event::new(Kind::SignInEnded, Some(user_id), Some(client)).in_session(sid);
+        let ended = with_db_write!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let ended: Option<(String,)> = sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
                  WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL AND expires_at > $1 \
                  RETURNING id",
@@ -543,22 +615,42 @@ impl Tokens {
             .bind("ended from another sign-in")
             .bind(sid)
             .bind(user_id)
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            if ended.is_some() {
+                insert_event!(&mut *tx, &event)?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(ended.is_some())
         })?;
-        if ended.is_none() {
+        if !ended {
             return Err(EndSignInError::NotFound);
         }
+        event.log();
         self.revocations.insert(sid, now);
         Ok(())
     }
 
     /// Ends every live sign-in of `user_id` but `keep` (the caller's own); returns how many
     /// were ended.
-    pub async fn end_other_sign_ins(&self, user_id: i64, keep: &str) -> Result<usize, DbError> {
+    ///
+    /// Records a [`Kind::OtherSignInsEnded`] event (detail: how many) in sign-in `keep`, by
+    /// `client`, with the revocations.
+    pub async fn end_other_sign_ins(
+        &self,
+        user_id: i64,
+        keep: &str,
+        client: &Client,
+    ) -> Result<usize, DbError> {
         let now = Utc::now().timestamp();
+        let event = |n: usize| {
+            Event::new(Kind::OtherSignInsEnded, Some(user_id), Some(client))
+                .in_session(keep)
+                .detail(n.to_string())
+        };
         let ended: Vec<(String,)> = with_db_write!(&self.db, pool => {
-            sqlx::query_as(
+            let mut tx = pool.begin().await?;
+            let ended: Vec<(String,)> = sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
                  WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL RETURNING id",
             )
@@ -566,9 +658,13 @@ impl Tokens {
             .bind("ended with every other sign-in")
             .bind(user_id)
             .bind(keep)
-            .fetch_all(pool)
-            .await
+            .fetch_all(&mut *tx)
+            .await?;
+            insert_event!(&mut *tx, &event(ended.len()))?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(ended)
         })?;
+        event(ended.len()).log();
         for (sid,) in &ended {
             self.revocations.insert(sid, now);
         }
@@ -588,12 +684,17 @@ impl Tokens {
     /// Logout with a refresh token: revokes its session. The token must pass
     /// [`check`](Self::check) as a refresh token (an expired, forged, retired or already
     /// revoked one cannot end anyone's session, and says so).
-    pub async fn revoke_by_refresh(&self, refresh_token: &str) -> Result<(), TokenError> {
+    pub async fn revoke_by_refresh(
+        &self,
+        refresh_token: &str,
+        client: Option<&Client>,
+    ) -> Result<(), TokenError> {
         let claims = self.check(refresh_token).await?;
         if claims.token_type != TokenType::Refresh {
             return Err(JwtError::WrongType.into());
         }
-        self.revoke(&claims.sid, "logout").await?;
+        self.revoke(&claims.sid, Revocation::SignedOut, client)
+            .await?;
         Ok(())
     }
 

@@ -17,7 +17,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::auth::tokens::{TokenError, TokenPair, Tokens};
+use crate::auth::tokens::{Revocation, TokenError, TokenPair, Tokens};
+use crate::client::Client;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::user_cache::UserCache;
@@ -158,9 +159,12 @@ impl BrowserSessions {
         session: &Session,
         user_id: i64,
         pair: TokenPair,
+        client: &Client,
     ) -> Result<(), SessionError> {
         if let Some(previous) = session.get::<SignedIn>(KEY).await? {
-            self.tokens.revoke(&previous.sid, "signed in again").await?;
+            self.tokens
+                .revoke(&previous.sid, Revocation::SignedInAgain, Some(client))
+                .await?;
         }
         session.cycle_id().await?;
         session
@@ -171,9 +175,11 @@ impl BrowserSessions {
 
     /// Signs the browser out: the family is revoked (tokens the page held stop working at
     /// once) and the session record deleted.
-    pub async fn end(&self, session: &Session) -> Result<(), SessionError> {
+    pub async fn end(&self, session: &Session, client: &Client) -> Result<(), SessionError> {
         if let Some(signed_in) = session.get::<SignedIn>(KEY).await? {
-            self.tokens.revoke(&signed_in.sid, "signed out").await?;
+            self.tokens
+                .revoke(&signed_in.sid, Revocation::SignedOut, Some(client))
+                .await?;
         }
         session.flush().await?;
         Ok(())
@@ -228,7 +234,7 @@ impl BrowserSessions {
             *latest = Some(base.clone());
             return Ok(Some(base));
         }
-        match self.tokens.refresh(&base.refresh).await {
+        match self.tokens.refresh(&base.refresh, None).await {
             Ok(refreshed) => {
                 let newer = SignedIn {
                     access_exp: refreshed.access.expires_at.timestamp(),

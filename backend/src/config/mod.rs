@@ -133,6 +133,8 @@ pub struct Config {
     /// An unused sign-in can no longer refresh after this (`SESSION_IDLE_TIMEOUT`); `None`:
     /// no idle limit.
     pub session_idle_timeout: Option<Duration>,
+    /// Days security events are kept (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: u32,
     /// simplejwt's `ROTATE_REFRESH_TOKENS` (on by default here).
     pub jwt_rotate_refresh_tokens: bool,
     /// How long a just-rotated refresh token still yields the same successor.
@@ -370,6 +372,7 @@ impl Config {
             jwt_session_lifetime: seconds(s.jwt_session_lifetime),
             session_idle_timeout: (s.session_idle_timeout > 0)
                 .then(|| seconds(s.session_idle_timeout)),
+            audit_retention_days: s.audit_retention_days,
             jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
             jwt_refresh_reuse_grace: seconds(s.jwt_refresh_reuse_grace),
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),

@@ -123,6 +123,10 @@ pub struct Settings {
     #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0, value_parser = idle_timeout)]
     pub session_idle_timeout: i64,
 
+    /// Days a security event (`audit_events`) is kept; older ones are deleted every minute.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: u32,
+
     /// Issue a new refresh token on every refresh and retire the old one.
     #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
     pub jwt_rotate_refresh_tokens: bool,

@@ -12,6 +12,8 @@
 use chrono::Utc;
 
 use super::ExternalProfile;
+use crate::audit::{insert_event, Event, Kind};
+use crate::client::Client;
 use crate::db::{with_db, with_db_write};
 use crate::db::{Db, DbError};
 use crate::users::{self, NewUser, User, UserError, USERNAME_MAX_CHARS};
@@ -52,16 +54,19 @@ pub async fn linked_providers(db: &Db, user_id: i64) -> Result<Vec<String>, DbEr
     Ok(rows.into_iter().map(|(p,)| p).collect())
 }
 
-/// Links `provider`'s `subject` to `user_id`; `false` when it (or another account at that
-/// provider) is already linked.
+/// Links `provider`'s `subject` to `user_id` (recording the event, by `client`); `false`
+/// when it (or another account at that provider) is already linked.
 pub async fn link(
     db: &Db,
     user_id: i64,
     provider: &str,
     profile: &ExternalProfile,
+    client: &Client,
 ) -> Result<bool, DbError> {
-    let done = with_db_write!(db, pool => {
-        sqlx::query(
+    let event = Event::new(Kind::IdentityLinked, Some(user_id), Some(client)).detail(provider);
+    let done = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let inserted = sqlx::query(
             "INSERT INTO identities (provider, subject, user_id, email, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
@@ -70,11 +75,21 @@ pub async fn link(
         .bind(user_id)
         .bind(profile.email.as_deref().filter(|_| profile.email_verified))
         .bind(Utc::now().timestamp())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(done == 1)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            insert_event!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(inserted)
+    }
+    .await)?;
+    if done {
+        event.log();
+    }
+    Ok(done)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -87,7 +102,12 @@ pub enum Unlink {
 
 /// Unlinks `provider` from the user, unless nothing else (a password or another provider)
 /// would be left to sign in with.
-pub async fn unlink(db: &Db, user: &User, provider: &str) -> Result<Unlink, DbError> {
+pub async fn unlink(
+    db: &Db,
+    user: &User,
+    provider: &str,
+    client: &Client,
+) -> Result<Unlink, DbError> {
     let linked = linked_providers(db, user.id).await?;
     if !linked.iter().any(|p| p == provider) {
         return Ok(Unlink::NotLinked);
@@ -95,14 +115,27 @@ pub async fn unlink(db: &Db, user: &User, provider: &str) -> Result<Unlink, DbEr
     if user.password_hash.is_none() && linked.len() == 1 {
         return Ok(Unlink::LastWayIn);
     }
-    with_db_write!(db, pool => {
-        sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+    let event = Event::new(Kind::IdentityUnlinked, Some(user.id), Some(client)).detail(provider);
+    let done = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
             .bind(user.id)
             .bind(provider)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if deleted {
+            insert_event!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(deleted)
+    }
+    .await)?;
+    if !done {
+        return Ok(Unlink::NotLinked);
+    }
+    event.log();
     Ok(Unlink::Done)
 }
 
@@ -117,6 +150,7 @@ pub async fn resolve(
     label: &str,
     profile: &ExternalProfile,
     link_to: Option<i64>,
+    client: &Client,
 ) -> Result<Resolution, DbError> {
     if let Some(owner_id) = owner(db, provider, &profile.subject).await? {
         if link_to.is_some_and(|me| me != owner_id) {
@@ -137,7 +171,7 @@ pub async fn resolve(
         let Some(user) = users::find_by_id(db, me).await? else {
             return Ok(Resolution::Refused("Your session has ended.".into()));
         };
-        if !link(db, me, provider, profile).await? {
+        if !link(db, me, provider, profile, client).await? {
             return Ok(Resolution::Refused(format!(
                 "Another {label} account is already linked to yours; unlink it first."
             )));
@@ -154,7 +188,7 @@ pub async fn resolve(
             // Staff accounts always need the password: their address alone is too much
             // to stake on every configured provider's idea of "verified".
             if user.email_verified && user.is_active && !user.is_staff && !user.is_superuser {
-                if !link(db, user.id, provider, profile).await? {
+                if !link(db, user.id, provider, profile, client).await? {
                     return Ok(Resolution::Refused(format!(
                         "Another {label} account is already linked to this user."
                     )));
@@ -173,7 +207,7 @@ pub async fn resolve(
     }
 
     let user = create_user(db, profile, verified_email).await?;
-    link(db, user.id, provider, profile).await?;
+    link(db, user.id, provider, profile, client).await?;
     tracing::info!(
         user_id = user.id,
         provider,

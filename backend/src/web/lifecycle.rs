@@ -17,7 +17,7 @@ use super::next::encode;
 use super::redirect::{see_other, see_other_with};
 use crate::accounts;
 use crate::browser::flash::Flash;
-use crate::client_ip::ClientIp;
+use crate::client::Client;
 use crate::state::AppState;
 
 /// Where the "Forgot password?" form lives.
@@ -40,7 +40,7 @@ const LINK_SENT: &str =
 /// `POST /password-reset`.
 pub async fn request_reset(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     form: FormInput,
 ) -> Response {
     let kept = form.keep(&["email"]);
@@ -52,7 +52,7 @@ pub async fn request_reset(
         &state.db,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        client.ip,
         &fields,
         state.mail_context(),
     )
@@ -82,7 +82,7 @@ pub async fn reset_link(Path((uid, token)): Path<(String, String)>) -> Response 
 /// `POST /password-reset/confirm/{uid}/{token}`: the new password, twice.
 pub async fn confirm_reset(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     Path((uid, token)): Path<(String, String)>,
     form: FormInput,
 ) -> Response {
@@ -101,7 +101,7 @@ pub async fn confirm_reset(
         &state.tokens,
         &state.rate_limits,
         &state.user_cache,
-        ip,
+        &client,
         &fields,
         state.mail_context(),
     )
@@ -130,7 +130,7 @@ pub async fn confirm_reset(
 /// link.
 pub async fn confirm_email(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     session: Session,
     Path(key): Path<String>,
     form: FormInput,
@@ -144,7 +144,7 @@ pub async fn confirm_email(
         &state.db,
         &state.rate_limits,
         &state.user_cache,
-        ip,
+        &client,
         &fields,
         state.mail_context(),
     )
@@ -173,7 +173,7 @@ pub async fn confirm_email(
 /// sign-in page offers it when sign-in waits for a verified address).
 pub async fn resend_link(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     form: FormInput,
 ) -> Response {
     let kept = form.keep(&["email"]);
@@ -185,7 +185,7 @@ pub async fn resend_link(
         &state.db,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        client.ip,
         &fields,
         state.mail_context(),
     )
@@ -204,7 +204,7 @@ pub async fn resend_link(
 /// `POST /profile/email/resend`: a new link for the signed-in user's own address.
 pub async fn resend_own_link(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     session: Session,
 ) -> Response {
     let current = match super::profile::signed_in_on_profile(&state, &session, "email").await {
@@ -215,7 +215,7 @@ pub async fn resend_own_link(
         &state.db,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        client.ip,
         &current.user,
         state.mail_context(),
     )
@@ -245,7 +245,7 @@ pub async fn resend_own_link(
 /// account has one); it changes when the new address follows its link.
 pub async fn change_email(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     session: Session,
     form: FormInput,
 ) -> Response {
@@ -263,7 +263,7 @@ pub async fn change_email(
         &state.passwords,
         &state.rate_limits,
         &state.mailer,
-        ip,
+        &client,
         &current.user,
         &fields,
         state.mail_context(),

@@ -16,6 +16,7 @@ use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::see_other;
 use super::WebError;
 use crate::accounts;
+use crate::audit::{self, Recorded};
 use crate::auth::sign_ins::{self, SignIn};
 use crate::browser::flash::{self, Flash};
 use crate::client_ip::ClientIp;
@@ -26,6 +27,9 @@ use crate::users::User;
 
 /// Pages (and everything below them) that need a signed-in user.
 pub const PROTECTED: &[&str] = &["/profile"];
+
+/// How many security events the profile page shows.
+const RECENT_ACTIVITY: u32 = 10;
 
 /// Pages for signed-out visitors; a signed-in one goes on to `next` (or the profile).
 const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup"];
@@ -46,6 +50,9 @@ pub struct PageContext {
     pub sign_ins: Vec<SignIn>,
     /// This browser's sign-in (the token family's id), when signed in.
     pub current_sign_in: Option<String>,
+    /// The signed-in user's latest security events, newest first (on the profile page
+    /// only).
+    pub activity: Vec<Recorded>,
     /// On a mailed link's page (`/password-reset/confirm/{uid}/{token}`,
     /// `/verify-email/{key}`): whether the link still works (looked at, never spent).
     pub link_live: Option<bool>,
@@ -134,16 +141,20 @@ pub async fn page_context(
         }
         _ => Vec::new(),
     };
-    let sign_ins = match (&current, req.uri().path()) {
+    let (sign_ins, activity) = match (&current, req.uri().path()) {
         (Some(current), "/profile") => {
             let idle = state.tokens.settings().idle_timeout_secs;
             let now = chrono::Utc::now().timestamp();
-            match sign_ins::live_sign_ins(&state.db, current.user.id, now, idle).await {
-                Ok(sign_ins) => sign_ins,
+            let listed = tokio::try_join!(
+                sign_ins::live_sign_ins(&state.db, current.user.id, now, idle),
+                audit::events_of(&state.db, current.user.id, None, RECENT_ACTIVITY),
+            );
+            match listed {
+                Ok(listed) => listed,
                 Err(error) => return WebError::from(error).into_response(),
             }
         }
-        _ => Vec::new(),
+        _ => (Vec::new(), Vec::new()),
     };
     let link_live = match link_state(&state, req.uri().path()).await {
         Ok(live) => live,
@@ -157,6 +168,7 @@ pub async fn page_context(
         linked,
         sign_ins,
         current_sign_in,
+        activity,
         link_live,
         email_required: state.config.email_verification == EmailVerification::Mandatory,
     });

@@ -11,6 +11,7 @@ use super::redirect::{see_other, see_other_with};
 use crate::accounts;
 use crate::browser::flash::Flash;
 use crate::browser::sessions::Current;
+use crate::client::Client;
 use crate::state::AppState;
 
 /// The signed-in user of a profile form, or where to send the browser instead: the
@@ -61,6 +62,7 @@ pub async fn submit(State(state): State<AppState>, session: Session, form: FormI
 /// stays signed in, every other sign-in ends, and the account's address is told.
 pub async fn change_password(
     State(state): State<AppState>,
+    client: Client,
     session: Session,
     form: FormInput,
 ) -> Response {
@@ -81,6 +83,7 @@ pub async fn change_password(
         &state.user_cache,
         &current.user,
         &current.signed_in.sid,
+        &client,
         &fields,
         state.mail_context(),
     )

@@ -10,6 +10,7 @@ use super::profile::signed_in_on_profile;
 use super::redirect::see_other_with;
 use crate::auth::tokens::EndSignInError;
 use crate::browser::flash::Flash;
+use crate::client::Client;
 use crate::state::AppState;
 
 const FORM: &str = "sign-ins";
@@ -32,6 +33,7 @@ fn back(state: &AppState, notice: impl Into<String>) -> Response {
 pub async fn end(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    client: Client,
     session: Session,
 ) -> Response {
     let current = match signed_in_on_profile(&state, &session, FORM).await {
@@ -41,7 +43,11 @@ pub async fn end(
     if id == current.signed_in.sid {
         return back(&state, "That is this browser: use \"Sign out\" to end it.");
     }
-    match state.tokens.end_sign_in(current.user.id, &id).await {
+    match state
+        .tokens
+        .end_sign_in(current.user.id, &id, &client)
+        .await
+    {
         Ok(()) => back(&state, "That sign-in was ended."),
         Err(EndSignInError::NotFound) => back(&state, "That sign-in had already ended."),
         Err(EndSignInError::Db(error)) => {
@@ -52,14 +58,18 @@ pub async fn end(
 }
 
 /// `POST /profile/sign-ins/end-others`: every sign-in of the account but this browser's.
-pub async fn end_others(State(state): State<AppState>, session: Session) -> Response {
+pub async fn end_others(
+    State(state): State<AppState>,
+    client: Client,
+    session: Session,
+) -> Response {
     let current = match signed_in_on_profile(&state, &session, FORM).await {
         Ok(current) => current,
         Err(redirect) => return redirect,
     };
     let ended = state
         .tokens
-        .end_other_sign_ins(current.user.id, &current.signed_in.sid)
+        .end_other_sign_ins(current.user.id, &current.signed_in.sid, &client)
         .await;
     match ended {
         Ok(0) => back(&state, "You were not signed in anywhere else."),

@@ -46,10 +46,15 @@ pub async fn submit(
             return see_other_with(&state, &back, &feedback::rejected("signin", error, kept))
         }
     };
-    if let Err(error) = state.browser.sessions.start(&session, user.id, pair).await {
+    if let Err(error) = state
+        .browser
+        .sessions
+        .start(&session, user.id, pair, &client)
+        .await
+    {
         return see_other_with(&state, &back, &feedback::failure("signin", error.into()));
     }
-    match accept_link_offer(&state, &session, &user).await {
+    match accept_link_offer(&state, &session, &user, &client).await {
         Some(notice) => see_other_with(&state, &destination, &Flash::notice(notice)),
         None => see_other(&destination),
     }

@@ -66,7 +66,12 @@ pub async fn submit(
     let verifying = user.email.is_some()
         && state.config.email_verification != EmailVerification::None
         && state.mailer.is_enabled();
-    match state.browser.sessions.start(&session, user.id, pair).await {
+    match state
+        .browser
+        .sessions
+        .start(&session, user.id, pair, &client)
+        .await
+    {
         Ok(()) if verifying => see_other_with(
             &state,
             AFTER_SIGN_IN,

@@ -203,8 +203,15 @@ pub async fn callback(
         }
     };
 
-    let resolution =
-        identities::resolve(&state.db, &provider_id, &label, &profile, pending.link_to).await;
+    let resolution = identities::resolve(
+        &state.db,
+        &provider_id,
+        &label,
+        &profile,
+        pending.link_to,
+        &client,
+    )
+    .await;
     match resolution {
         Ok(Resolution::SignIn(user)) => {
             let origin = SignInOrigin::new(provider_id, Channel::Browser, &client);
@@ -265,7 +272,12 @@ async fn sign_in(
             return failed(state, "/signin", TRY_AGAIN.into());
         }
     };
-    if let Err(error) = state.browser.sessions.start(session, user.id, pair).await {
+    if let Err(error) = state
+        .browser
+        .sessions
+        .start(session, user.id, pair, &origin.client)
+        .await
+    {
         tracing::error!(%error, "social sign-in: session");
         return failed(state, "/signin", TRY_AGAIN.into());
     }
@@ -274,7 +286,12 @@ async fn sign_in(
 
 /// After a password sign-in: links the identity offered by a previous social sign-in when
 /// the account signed into is the one with that email. Returns what to tell the user.
-pub async fn accept_link_offer(state: &AppState, session: &Session, user: &User) -> Option<String> {
+pub async fn accept_link_offer(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    client: &Client,
+) -> Option<String> {
     let offer: LinkOffer = session.remove(LINK_OFFER).await.ok().flatten()?;
     let fresh = Utc::now().timestamp() - offer.offered <= PENDING_TTL_SECS;
     let same_email = match (&offer.profile.email, &user.email) {
@@ -284,7 +301,7 @@ pub async fn accept_link_offer(state: &AppState, session: &Session, user: &User)
     if !(fresh && same_email && offer.profile.email_verified) {
         return None;
     }
-    match identities::link(&state.db, user.id, &offer.provider, &offer.profile).await {
+    match identities::link(&state.db, user.id, &offer.provider, &offer.profile, client).await {
         Ok(true) => Some(format!("{} is now linked to your account.", offer.label)),
         Ok(false) => Some(format!(
             "{} could not be linked: another account of yours is already linked.",
@@ -301,6 +318,7 @@ pub async fn accept_link_offer(state: &AppState, session: &Session, user: &User)
 pub async fn unlink(
     State(state): State<AppState>,
     Path(provider_id): Path<String>,
+    client: Client,
     session: Session,
 ) -> Response {
     let current = match state.browser.sessions.current(&session).await {
@@ -313,7 +331,7 @@ pub async fn unlink(
         .get(&provider_id)
         .map(|p| p.config().label.clone())
         .unwrap_or_else(|| provider_id.clone());
-    let notice = match identities::unlink(&state.db, &current.user, &provider_id).await {
+    let notice = match identities::unlink(&state.db, &current.user, &provider_id, &client).await {
         Ok(Unlink::Done) => format!("{label} is no longer linked."),
         Ok(Unlink::NotLinked) => format!("{label} was not linked."),
         Ok(Unlink::LastWayIn) => format!(

@@ -183,6 +183,29 @@ impl TestApp {
         .await
     }
 
+    /// The security events of `user_id` (`None`: those naming no account), newest first,
+    /// as (kind, detail).
+    pub async fn events(&self, user_id: Option<i64>) -> Vec<(String, Option<String>)> {
+        let sql = "SELECT kind, detail FROM audit_events \
+                   WHERE user_id = $1 OR ($1 IS NULL AND user_id IS NULL) ORDER BY id DESC";
+        match &self.state.db {
+            backend::Db::Sqlite { pool, .. } => {
+                sqlx::query_as(sql).bind(user_id).fetch_all(pool).await
+            }
+            backend::Db::Postgres(pool) => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await,
+        }
+        .unwrap()
+    }
+
+    /// Just the kinds of [`events`](Self::events).
+    pub async fn event_kinds(&self, user_id: Option<i64>) -> Vec<String> {
+        self.events(user_id)
+            .await
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
     /// Runs SQL against the app's own database (to deactivate or delete users, say).
     pub async fn execute(&self, sql: &str, id: i64) {
         match &self.state.db {

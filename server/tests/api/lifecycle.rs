@@ -681,6 +681,77 @@ macro_rules! on_both {
     };
 }
 
+/// Every change by mailed link is a security event, in the transaction that makes it.
+async fn lifecycle_changes_are_recorded(app: TestApp) {
+    let login = app.register("rec", "rec@example.com").await;
+    let id = login["user"]["pk"].as_i64().unwrap();
+    let mail = mails(&app, "Please confirm", 1).await.pop().unwrap();
+    let key = link(&app, &mail, "/verify-email/")["/verify-email/".len()..].to_owned();
+    assert_eq!(post(&app, VERIFY, json!({ "key": key })).await.0, 200);
+    // A spent key changes nothing, and records nothing.
+    assert_eq!(post(&app, VERIFY, json!({ "key": key })).await.0, 404);
+    assert_eq!(
+        app.event_kinds(Some(id)).await,
+        ["email_verified", "signed_in"]
+    );
+
+    let (uid, token) = reset_link(&app, "rec@example.com", 1).await;
+    let new_password = json!({
+        "new_password1": "another-long-passphrase-9",
+        "new_password2": "another-long-passphrase-9",
+        "uid": uid,
+        "token": token,
+    });
+    assert_eq!(post(&app, CONFIRM, new_password.clone()).await.0, 200);
+    assert_eq!(post(&app, CONFIRM, new_password).await.0, 400);
+    assert_eq!(app.event_kinds(Some(id)).await[0], "password_reset");
+    assert_eq!(
+        app.event_kinds(Some(id))
+            .await
+            .iter()
+            .filter(|k| *k == "password_reset")
+            .count(),
+        1
+    );
+
+    let browser = Browser::new(&app);
+    browser.sign_up_with_email("mov", "mov@example.com").await;
+    let res = browser
+        .post_form(
+            "/profile/email",
+            &[("email", "mov@new.example"), ("password", GOOD_PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&res), "/profile");
+    let mover = backend::users::find_by_username(&app.state.db, "mov")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(
+        app.event_kinds(Some(mover)).await[0],
+        "email_change_requested"
+    );
+    let mail = mails(&app, "Please confirm", 3)
+        .await
+        .into_iter()
+        .find(|m| m.to == "mov@new.example")
+        .unwrap();
+    let key = link(&app, &mail, "/verify-email/")["/verify-email/".len()..].to_owned();
+    assert_eq!(post(&app, VERIFY, json!({ "key": key })).await.0, 200);
+    let kinds = app.event_kinds(Some(mover)).await;
+    assert_eq!(kinds[..2], ["email_changed", "email_change_requested"]);
+
+    // The profile page tells it in words.
+    let page = browser.page("/profile").await;
+    assert!(page.contains("Recent security activity"), "{page}");
+    assert!(page.contains("Changed the e-mail address"), "{page}");
+    assert!(
+        page.contains("Asked to change the e-mail address"),
+        "{page}"
+    );
+}
+
 /// A password reset (or change) cancels an address change asked for before it, and a
 /// deactivated account's links do not come back with it.
 async fn credentials_changes_end_pending_links(app: TestApp) {
@@ -736,6 +807,7 @@ async fn credentials_changes_end_pending_links(app: TestApp) {
 }
 
 on_both!(
+    lifecycle_changes_are_recorded,
     credentials_changes_end_pending_links,
     reset_contract,
     reset_links_die,

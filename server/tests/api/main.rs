@@ -5,6 +5,7 @@ mod helpers;
 mod smtp;
 
 mod admin_cli;
+mod audit;
 mod auth_api;
 mod faults;
 mod foundation;

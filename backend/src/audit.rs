@@ -1,0 +1,305 @@
+//! Security activity: an append-only record of what happened to each account (`audit_events`),
+//! shown to its owner ("Recent security activity", `GET /api/auth/events/`) and written to
+//! the log as structured lines (target `audit`; one JSON object each with `LOG_FORMAT=json`).
+//!
+//! An event that records a change is inserted in the same transaction as the change (with
+//! [`insert_event!`]), so a change that rolls back leaves no event and a committed one never
+//! lacks its event. Events that change nothing (a failed sign-in, a refused rate limit) are
+//! written on their own ([`record`]). Nothing secret is ever recorded: no password, no
+//! token, not even a typed username that matches no account (it may be a password typed in
+//! the wrong box). Pruned after `AUDIT_RETENTION_DAYS`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::client::Client;
+use crate::db::{with_db, with_db_write, Db, DbError};
+
+/// What happened. Stored as [`Kind::as_str`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A sign-in started (detail: its method: `password`, `registration`, a provider id).
+    SignedIn,
+    /// A sign-in was refused (detail: the reason class: `bad_credentials`, `inactive`,
+    /// `not_verified`).
+    SignInFailed,
+    /// A sign-in ended by signing out (logout, the browser's sign-out, or signing in again
+    /// in the same browser).
+    SignedOut,
+    /// A sign-in was ended from another one ("Where you're signed in"); session_id: the
+    /// sign-in ended.
+    SignInEnded,
+    /// Every other sign-in was ended at once (detail: how many).
+    OtherSignInsEnded,
+    /// A retired refresh token came back after the grace window: its sign-in was revoked.
+    RefreshTokenReuse,
+    /// A rate limit refused an attempt on the account (detail: which: `login`).
+    RateLimited,
+    /// The password was changed with the current one.
+    PasswordChanged,
+    /// The password was set from a mailed reset link.
+    PasswordReset,
+    /// The account's address was confirmed by a mailed link.
+    EmailVerified,
+    /// A move to another address was asked for (the new address must follow its link).
+    EmailChangeRequested,
+    /// The account moved to a new, confirmed address.
+    EmailChanged,
+    /// A social provider was linked (detail: the provider id).
+    IdentityLinked,
+    /// A social provider was unlinked (detail: the provider id).
+    IdentityUnlinked,
+    /// An administrator activated the account.
+    AccountActivated,
+    /// An administrator deactivated the account (every sign-in ended).
+    AccountDeactivated,
+}
+
+impl Kind {
+    /// The stored name: `signed_in`, `sign_in_failed`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SignedIn => "signed_in",
+            Kind::SignInFailed => "sign_in_failed",
+            Kind::SignedOut => "signed_out",
+            Kind::SignInEnded => "sign_in_ended",
+            Kind::OtherSignInsEnded => "other_sign_ins_ended",
+            Kind::RefreshTokenReuse => "refresh_token_reuse",
+            Kind::RateLimited => "rate_limited",
+            Kind::PasswordChanged => "password_changed",
+            Kind::PasswordReset => "password_reset",
+            Kind::EmailVerified => "email_verified",
+            Kind::EmailChangeRequested => "email_change_requested",
+            Kind::EmailChanged => "email_changed",
+            Kind::IdentityLinked => "identity_linked",
+            Kind::IdentityUnlinked => "identity_unlinked",
+            Kind::AccountActivated => "account_activated",
+            Kind::AccountDeactivated => "account_deactivated",
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Clone, Debug)]
+pub struct Event<'a> {
+    /// What happened.
+    pub kind: Kind,
+    /// The account it happened to; `None` for a failed sign-in naming no account.
+    pub user_id: Option<i64>,
+    /// The sign-in it happened in (or ended).
+    pub session_id: Option<&'a str>,
+    /// A short class or name (see [`Kind`]); never a secret.
+    pub detail: Option<String>,
+    /// The request's client; `None` for what no request caused (an admin command).
+    pub client: Option<&'a Client>,
+    /// When, Unix seconds.
+    pub at: i64,
+}
+
+impl<'a> Event<'a> {
+    /// A `kind` event on `user_id`'s account, now, by `client`.
+    pub fn new(kind: Kind, user_id: Option<i64>, client: Option<&'a Client>) -> Event<'a> {
+        Event {
+            kind,
+            user_id,
+            session_id: None,
+            detail: None,
+            client,
+            at: Utc::now().timestamp(),
+        }
+    }
+
+    /// The same event, in (or about) sign-in `sid`.
+    pub fn in_session(mut self, sid: &'a str) -> Event<'a> {
+        self.session_id = Some(sid);
+        self
+    }
+
+    /// The same event, with `detail`.
+    pub fn detail(mut self, detail: impl Into<String>) -> Event<'a> {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The client's address, as stored.
+    pub fn ip(&self) -> Option<String> {
+        self.client.map(|c| c.ip.to_string())
+    }
+
+    /// Writes the event's log line (after its transaction committed).
+    pub fn log(&self) {
+        tracing::info!(
+            target: "audit",
+            kind = self.kind.as_str(),
+            user_id = self.user_id,
+            session_id = self.session_id,
+            detail = self.detail.as_deref(),
+            ip = self.ip(),
+            user_agent = self.client.and_then(|c| c.user_agent.as_deref()),
+            request_id = self.client.and_then(|c| c.request_id.as_deref()),
+            "security event"
+        );
+    }
+}
+
+/// Inserts an [`Event`] with `$executor` (a transaction, inside [`with_db_write!`]), so it
+/// commits or rolls back with the change it records. Evaluates to `Result<(), sqlx::Error>`.
+macro_rules! insert_event {
+    ($executor:expr, $event:expr) => {{
+        let event: &$crate::audit::Event<'_> = $event;
+        sqlx::query(
+            "INSERT INTO audit_events \
+             (at, user_id, kind, detail, ip, user_agent, session_id, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.at)
+        .bind(event.user_id)
+        .bind(event.kind.as_str())
+        .bind(event.detail.as_deref())
+        .bind(event.ip())
+        .bind(event.client.and_then(|c| c.user_agent.clone()))
+        .bind(event.session_id)
+        .bind(event.client.and_then(|c| c.request_id.clone()))
+        .execute($executor)
+        .await
+        .map(drop)
+    }};
+}
+pub(crate) use insert_event;
+
+/// Records an event that changes nothing else (a failed sign-in, a refused attempt) and
+/// logs it.
+pub async fn record(db: &Db, event: &Event<'_>) -> Result<(), DbError> {
+    with_db_write!(db, pool => insert_event!(pool, event))?;
+    event.log();
+    Ok(())
+}
+
+/// Whether `key` (say `login:42`) had no event through this gate in the last minute, on
+/// this instance: events a flood could repeat (rate-limit refusals) are kept to one a
+/// minute per key, so refusing a request never costs a database write each time.
+pub fn first_in_a_minute(key: &str) -> bool {
+    static SEEN: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
+    const MEMORY: usize = 10_000;
+    let now = Utc::now().timestamp();
+    let mut seen = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if seen.get(key).is_some_and(|at| now - at < 60) {
+        return false;
+    }
+    if seen.len() >= MEMORY {
+        seen.retain(|_, at| now - *at < 60);
+    }
+    seen.insert(key.to_owned(), now);
+    true
+}
+
+/// An event as its account's owner reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// Increasing with time; the pagination cursor.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// [`Kind::as_str`].
+    pub kind: String,
+    /// See [`Kind`].
+    pub detail: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// The client as people read it.
+    pub user_agent: Option<String>,
+    /// The sign-in it happened in (or ended).
+    pub session_id: Option<String>,
+}
+
+/// The newest `limit` events of `user_id` older than event `before` (all when `None`),
+/// newest first.
+pub async fn events_of(
+    db: &Db,
+    user_id: i64,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Recorded>, DbError> {
+    type Row = (
+        i64,
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, at, kind, detail, ip, user_agent, session_id FROM audit_events \
+             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, at, kind, detail, ip, user_agent, session_id)| Recorded {
+                id,
+                at: Utc.timestamp_opt(at, 0).single().unwrap_or_default(),
+                kind,
+                detail,
+                ip,
+                user_agent,
+                session_id,
+            },
+        )
+        .collect())
+}
+
+/// Deletes events older than `retention_days` days before `now` (Unix seconds); returns
+/// how many.
+pub async fn prune(db: &Db, now: i64, retention_days: u32) -> Result<u64, DbError> {
+    let horizon = now - i64::from(retention_days) * 86_400;
+    let deleted = with_db_write!(db, pool => {
+        sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(horizon)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_distinct_names() {
+        let all = [
+            Kind::SignedIn,
+            Kind::SignInFailed,
+            Kind::SignedOut,
+            Kind::SignInEnded,
+            Kind::OtherSignInsEnded,
+            Kind::RefreshTokenReuse,
+            Kind::RateLimited,
+            Kind::PasswordChanged,
+            Kind::PasswordReset,
+            Kind::EmailVerified,
+            Kind::EmailChangeRequested,
+            Kind::EmailChanged,
+            Kind::IdentityLinked,
+            Kind::IdentityUnlinked,
+            Kind::AccountActivated,
+            Kind::AccountDeactivated,
+        ];
+        let names: std::collections::HashSet<&str> = all.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), all.len());
+    }
+}
