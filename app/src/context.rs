@@ -212,6 +212,17 @@ pub fn sign_ins() -> Vec<SignInRow> {
     Vec::new()
 }
 
+/// Whether the viewer's sign-in proved who is behind it recently enough for sensitive
+/// actions without the password (profile page).
+pub fn reauth_recent() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        page_context().is_some_and(|c| c.reauth_recent)
+    }
+    #[cfg(not(feature = "ssr"))]
+    false
+}
+
 /// One security event of the viewer, in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivityRow {

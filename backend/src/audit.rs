@@ -55,6 +55,9 @@ pub enum Kind {
     AccountActivated,
     /// An administrator deactivated the account (every sign-in ended).
     AccountDeactivated,
+    /// The account was deleted by its owner: the one event kept, with only the account's
+    /// id and the time.
+    AccountDeleted,
 }
 
 impl Kind {
@@ -77,6 +80,7 @@ impl Kind {
             Kind::IdentityUnlinked => "identity_unlinked",
             Kind::AccountActivated => "account_activated",
             Kind::AccountDeactivated => "account_deactivated",
+            Kind::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -298,6 +302,7 @@ mod tests {
             Kind::IdentityUnlinked,
             Kind::AccountActivated,
             Kind::AccountDeactivated,
+            Kind::AccountDeleted,
         ];
         let names: std::collections::HashSet<&str> = all.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -117,6 +117,16 @@ impl AppState {
         })
     }
 
+    /// What sensitive actions need to confirm who is asking (`REAUTH_MAX_AGE`).
+    pub fn reauth(&self) -> crate::accounts::Reauth<'_> {
+        crate::accounts::Reauth {
+            db: &self.db,
+            passwords: &self.passwords,
+            limits: &self.rate_limits,
+            max_age: self.config.reauth_max_age,
+        }
+    }
+
     /// What the use cases that mail need from the configuration.
     pub fn mail_context(&self) -> crate::accounts::MailContext<'_> {
         crate::accounts::MailContext {

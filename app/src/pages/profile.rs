@@ -4,7 +4,8 @@ use leptos_meta::Title;
 use crate::components::form::{Field, FormMessages, SubmitButton};
 use crate::components::user_details::UserDetails;
 use crate::context::{
-    activity, linked_providers, providers, sign_ins, viewer, ActivityRow, Feedback, SignInRow,
+    activity, linked_providers, providers, reauth_recent, sign_ins, viewer, ActivityRow, Feedback,
+    SignInRow,
 };
 
 #[component]
@@ -69,8 +70,10 @@ pub fn ProfilePage() -> impl IntoView {
             has_password=user.has_password/>
         <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
-        <SignIns/>
+        <ConfirmIdentity has_password=user.has_password/>
+        <SignIns has_password=user.has_password/>
         <RecentActivity/>
+        <YourData has_password=user.has_password/>
         <section class="card">
             <h2>"Call the API from the browser"</h2>
             <p class="muted">
@@ -221,8 +224,11 @@ fn SignInMethods(has_password: bool) -> impl IntoView {
 /// "Where you're signed in": every live sign-in of the account, most recently used first,
 /// with a form to end each other one, or all of them at once.
 #[component]
-fn SignIns() -> impl IntoView {
+fn SignIns(has_password: bool) -> impl IntoView {
     let feedback = Feedback::for_form("sign-ins");
+    // A sensitive action: past REAUTH_MAX_AGE the form asks for the password with it.
+    let ask_password = has_password && !reauth_recent();
+    let password_errors = feedback.errors("password");
     let rows = sign_ins();
     let others = rows.iter().filter(|r| !r.current).count();
     let row = |r: SignInRow| {
@@ -253,7 +259,14 @@ fn SignIns() -> impl IntoView {
             <FormMessages feedback=feedback/>
             <ul class="sign-ins">{rows.into_iter().map(row).collect_view()}</ul>
             {(others > 0).then(|| view! {
-                <form method="post" action="/profile/sign-ins/end-others">
+                <form method="post" action="/profile/sign-ins/end-others" class="stack"
+                    data-testid="end-others-form">
+                    {ask_password.then(|| view! {
+                        <Field name="password" label="Your password" kind="password"
+                            autocomplete="current-password" required=true
+                            hint="To sign out everywhere else, confirm it is you."
+                            errors=password_errors.clone()/>
+                    })}
                     <SubmitButton label="Sign out everywhere else" pending="Signing out…"
                         secondary=true/>
                 </form>
@@ -282,6 +295,94 @@ fn RecentActivity() -> impl IntoView {
             {empty.then(|| view! { <p class="muted">"Nothing yet."</p> })}
             <ul class="sign-ins">{rows.into_iter().map(row).collect_view()}</ul>
             <p class="muted">"API clients: " <code>"GET /api/auth/events/"</code> " lists them all."</p>
+        </section>
+    }
+}
+
+/// "Confirm it's you": shown when the sign-in's proof is older than `REAUTH_MAX_AGE`;
+/// sensitive changes (unlinking a provider, an address change without a password, signing
+/// out everywhere else) then go ahead for a while without asking again.
+#[component]
+fn ConfirmIdentity(has_password: bool) -> impl IntoView {
+    let feedback = Feedback::for_form("reauth");
+    if reauth_recent() {
+        // Just confirmed: say so (and for how long), nothing else.
+        return feedback.notice.clone().map(|notice| {
+            view! {
+                <section class="card" data-testid="identity-confirmed">
+                    <p class="notice" role="status">{notice}</p>
+                </section>
+            }
+            .into_any()
+        });
+    }
+    let body = if has_password {
+        view! {
+            <form method="post" action="/profile/reauth" class="stack" data-testid="reauth-form">
+                <Field name="password" label="Your password" kind="password"
+                    autocomplete="current-password" required=true
+                    errors=feedback.errors("password")/>
+                <SubmitButton label="Confirm" pending="Checking…" secondary=true/>
+            </form>
+        }
+        .into_any()
+    } else {
+        let linked = linked_providers();
+        let links = providers()
+            .into_iter()
+            .filter(|(id, _)| linked.contains(id))
+            .map(|(id, label)| {
+                view! {
+                    <a class="button small" href=format!("/auth/{id}/start?reauth=1")>
+                        {format!("Confirm with {label}")}
+                    </a>
+                }
+            })
+            .collect_view();
+        view! { <p>{links}</p> }.into_any()
+    };
+    Some(
+        view! {
+            <section class="card" data-testid="confirm-identity">
+                <h2>"Confirm it's you"</h2>
+                <FormMessages feedback=feedback.clone()/>
+                <p class="muted">
+                    "Signing out everywhere else, unlinking a provider and similar changes need a \
+                     recent proof that it is you."
+                </p>
+                {body}
+            </section>
+        }
+        .into_any(),
+    )
+}
+
+/// "Your data": download everything the server holds about the account, or delete it.
+#[component]
+fn YourData(has_password: bool) -> impl IntoView {
+    let feedback = Feedback::for_form("delete");
+    view! {
+        <section class="card" data-testid="your-data">
+            <h2>"Your data"</h2>
+            <p>
+                <a class="button small secondary" href="/profile/export" download="account-data.json"
+                    data-testid="export-link">"Download my data"</a>
+                <span class="muted">" Your profile, linked providers, sign-ins and security activity, as JSON."</span>
+            </p>
+            <h3>"Delete my account"</h3>
+            <p class="muted">
+                "This deletes your account and everything in it at once, and signs you out \
+                 everywhere. It cannot be undone."
+            </p>
+            <FormMessages feedback=feedback.clone()/>
+            <form method="post" action="/profile/delete" class="stack" data-testid="delete-form">
+                {has_password.then(|| view! {
+                    <Field name="password" label="Your password" kind="password"
+                        autocomplete="current-password" required=true
+                        errors=feedback.errors("password")/>
+                })}
+                <SubmitButton label="Delete my account" pending="Deleting…" secondary=true/>
+            </form>
         </section>
     }
 }

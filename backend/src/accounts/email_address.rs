@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::audit::{insert_event, Event, Kind};
-use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
+use crate::auth::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, MailBudget, RateLimits};
 use crate::client::Client;
 use crate::db::{with_db_write, Db, DbError};
@@ -27,7 +27,7 @@ use crate::users::{self, User};
 
 use super::links::{self, Purpose};
 use super::password_reset::{accept_mail_request, address_field};
-use super::{AccountError, MailContext};
+use super::{AccountError, MailContext, Reauth};
 
 /// allauth's refusal of a password sign-in to an unverified address under
 /// `ACCOUNT_EMAIL_VERIFICATION=mandatory` (given only after the password checks out).
@@ -447,24 +447,26 @@ async fn move_to(
 }
 
 /// Asks to move the signed-in `user` to a new address (`email` in `fields`, with the
-/// account's `password` when it has one, ASVS V2.5.x re-authentication): the new address
-/// gets a link and becomes the account's only when it is followed. The answer is the same
+/// account's `password` when it has one; an account without one needs its sign-in `sid`
+/// to be within `REAUTH_MAX_AGE`; ASVS 3.7.1): the new address gets a link and becomes the
+/// account's only when it is followed. The answer is the same
 /// whether or not another account has the address; if one has, its owner is told instead.
 ///
 /// Errors: [`AccountError::Invalid`] (address missing, malformed or already the account's;
 /// wrong password), [`AccountError::RateLimited`] (per client IP and per address; password
-/// guesses count against the account's sign-in budget), [`AccountError::MailUnavailable`].
+/// guesses count against the account's sign-in budget), [`AccountError::MailUnavailable`],
+/// [`AccountError::ReauthenticationRequired`].
 #[allow(clippy::too_many_arguments)] // Each is a different service the use case needs.
 pub async fn request_email_change(
-    db: &Db,
-    passwords: &Passwords,
-    limits: &RateLimits,
+    reauth: Reauth<'_>,
     mailer: &Mailer,
     client: &Client,
     user: &User,
+    sid: &str,
     fields: &Fields,
     mail: MailContext<'_>,
 ) -> Result<String, AccountError> {
+    let (db, passwords, limits) = (reauth.db, reauth.passwords, reauth.limits);
     let ip = client.ip;
     let mut errors = FieldErrors::new();
     let email = address_field(fields, &mut errors);
@@ -481,6 +483,11 @@ pub async fn request_email_change(
     }
     if !mailer.is_enabled() {
         return Err(AccountError::MailUnavailable);
+    }
+    // Without a password to type, the sign-in itself must be recent (a fresh sign-in with
+    // the provider).
+    if user.password_hash.is_none() {
+        reauth.confirm(user, sid, fields).await?;
     }
     if let Some(password) = password {
         limits.login_account(&LoginKey::Account(user.id)).await?;

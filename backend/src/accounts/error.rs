@@ -24,6 +24,10 @@ pub enum AccountError {
     /// address the account no longer has. (A reset link's problems are a field error.)
     #[error("the link is not valid")]
     LinkNotValid,
+    /// A sensitive action whose sign-in has not proved who is behind it recently enough
+    /// (`REAUTH_MAX_AGE`): send the password with it, or sign in again.
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
     /// The flow needs mail and this server sends none (`EMAIL_URL=none`).
     #[error("mail is switched off on this server")]
     MailUnavailable,

@@ -5,6 +5,7 @@
 //! limits are identical field by field; each transport words an [`AccountError`] its own way.
 
 mod activation;
+mod deletion;
 mod email_address;
 mod error;
 pub(crate) mod links;
@@ -12,11 +13,13 @@ mod mail_context;
 mod password_change;
 mod password_reset;
 mod profile;
+mod reauth;
 pub mod rules;
 mod sign_in;
 mod sign_up;
 
 pub use activation::set_active;
+pub use deletion::{delete_account, export_account, LAST_SUPERUSER};
 pub use email_address::{
     request_email_change, resend_own_verification, resend_verification, verification_link_is_live,
     verify_email, Verified, NOT_VERIFIED,
@@ -28,5 +31,8 @@ pub use password_reset::{
     request_password_reset, reset_link_is_live, reset_password, uid_of, INVALID_LINK,
 };
 pub use profile::update_profile;
+pub use reauth::{
+    mark_authenticated, password_typed, Reauth, WRONG_PASSWORD as REAUTH_WRONG_PASSWORD,
+};
 pub use sign_in::{sign_in_with_password, start_sign_in, BAD_CREDENTIALS};
 pub use sign_up::{create, sign_up, CreateError, Role, SignedUp};

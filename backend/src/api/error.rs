@@ -14,6 +14,10 @@ use crate::auth::tokens::TokenError;
 use crate::db::DbError;
 use crate::input::{BodyError, FieldErrors};
 
+/// The 403 body's words for [`ApiError::ReauthenticationRequired`].
+pub const REAUTH_REQUIRED: &str = "Confirm it is you: send your password with this request \
+    (accounts without a password: sign in again, then retry within a few minutes).";
+
 /// An API refusal; see [`IntoResponse`] below for the status and body of each.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -50,6 +54,10 @@ pub enum ApiError {
     /// session this server does not know).
     #[error("no active account")]
     NoActiveAccount,
+    /// 403 `reauthentication_required`: a sensitive action whose sign-in last proved
+    /// itself longer ago than `REAUTH_MAX_AGE` (`docs/api.md`, Re-authentication).
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
     /// 405 `Method "X" not allowed.`; the second field is the `Allow` header value, such as
     /// `"POST, OPTIONS"`.
     #[error("method {0} not allowed")]
@@ -97,6 +105,14 @@ impl IntoResponse for ApiError {
             ApiError::Detail(status, detail) => {
                 (status, Json(json!({ "detail": detail }))).into_response()
             }
+            ApiError::ReauthenticationRequired => (
+                StatusCode::FORBIDDEN,
+                Json(json!({
+                    "detail": REAUTH_REQUIRED,
+                    "code": "reauthentication_required",
+                })),
+            )
+                .into_response(),
             ApiError::NotAuthenticated => unauthorized(
                 json!({
                     "detail": "Authentication credentials were not provided."
@@ -248,6 +264,7 @@ impl From<AccountError> for ApiError {
             AccountError::LinkNotValid => {
                 ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into())
             }
+            AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::MailUnavailable => ApiError::Detail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "This server sends no e-mail, so this cannot be done here.".into(),

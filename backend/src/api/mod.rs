@@ -81,6 +81,12 @@ fn endpoints() -> Vec<Endpoint> {
             router: any(user::user),
         },
         only(
+            "/api/auth/user/export/",
+            "User Data Export",
+            GET,
+            get(user::export),
+        ),
+        only(
             "/api/auth/password/reset/",
             "Password Reset",
             POST,

@@ -397,6 +397,43 @@ fn user_put() {}
 #[allow(dead_code)]
 fn user_patch() {}
 
+/// `DELETE /api/auth/user/`: the password (accounts without one: nothing, and a sign-in
+/// within `REAUTH_MAX_AGE`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct DeleteAccountRequest {
+    /// The account's password; required when it has one.
+    #[schema(schema_with = password)]
+    password: Option<String>,
+}
+
+#[utoipa::path(delete, path = "/api/auth/user/", tag = "auth",
+    request_body(content(
+        (DeleteAccountRequest = "application/json"),
+        (DeleteAccountRequest = "application/x-www-form-urlencoded"),
+        (DeleteAccountRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account and everything in it are deleted; every token of it stops working"),
+        (status = 400, description = "Missing or wrong `password`, or the last superuser", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`: an account without a password whose sign-in is older than `REAUTH_MAX_AGE`", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn user_delete() {}
+
+#[utoipa::path(get, path = "/api/auth/user/export/", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Everything the server holds about the account: `exported_at`, `user`, `identities`, `sign_ins`, `security_activity`", body = serde_json::Value),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn user_export() {}
+
 #[utoipa::path(post, path = "/api/auth/password/change/", tag = "auth",
     request_body(content(
         (PasswordChangeRequest = "application/json"),
@@ -553,11 +590,29 @@ pub struct RevokeOthersBody {
     ended: u64,
 }
 
+/// `POST /api/auth/sessions/revoke-others/`: the password, unless the sign-in is recent.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct ConfirmRequest {
+    /// The account's password; may be left out within `REAUTH_MAX_AGE` of signing in.
+    #[schema(schema_with = text)]
+    password: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/auth/sessions/revoke-others/", tag = "sign-ins",
+    request_body(content(
+        (ConfirmRequest = "application/json"),
+        (ConfirmRequest = "application/x-www-form-urlencoded"),
+        (ConfirmRequest = "multipart/form-data")
+    )),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Every sign-in of the caller but this one is ended", body = RevokeOthersBody),
+        (status = 400, description = "A wrong `password`", body = FieldErrorsBody),
         (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`: the sign-in is older than `REAUTH_MAX_AGE` and no password was sent", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
     ))]
 #[allow(dead_code)]
 fn sessions_revoke_others() {}
@@ -588,7 +643,7 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
@@ -607,7 +662,8 @@ pub struct ApiDoc;
 ///   first, may answer 401);
 /// - a multipart part's name cannot hold control characters (RFC 7578 section 4.2: it is a
 ///   quoted string in a header), so the multipart schemas say so;
-/// - `logout/` and `PATCH user/` take an empty body.
+/// - `logout/`, `sessions/revoke-others/`, `PATCH user/` and `DELETE user/` take an empty
+///   body.
 pub fn document() -> serde_json::Value {
     use serde_json::json;
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
@@ -661,8 +717,9 @@ pub fn document() -> serde_json::Value {
                     "propertyNames": {"pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
                 });
             }
-            let optional =
-                path == "/api/auth/logout/" || (path == "/api/auth/user/" && method == "patch");
+            let optional = path == "/api/auth/logout/"
+                || path == "/api/auth/sessions/revoke-others/"
+                || (path == "/api/auth/user/" && matches!(method.as_str(), "patch" | "delete"));
             body["required"] = json!(!optional);
         }
     }

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use crate::auth::sign_ins::{live_sign_ins, SignIn};
 use crate::auth::tokens::EndSignInError;
 use crate::client::Client;
+use crate::input::Fields;
 use crate::state::AppState;
 
 /// One live sign-in of the caller.
@@ -96,12 +97,18 @@ pub async fn end(
 }
 
 /// `POST /api/auth/sessions/revoke-others/`: ends every sign-in of the caller but the one
-/// making the request; says how many.
+/// making the request; says how many. A sensitive action: `password` in the body, or a
+/// sign-in within `REAUTH_MAX_AGE` (else 403 `reauthentication_required`).
 pub async fn revoke_others(
     State(state): State<AppState>,
     caller: CurrentUser,
     client: Client,
+    fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
+    state
+        .reauth()
+        .confirm(&caller.user, &caller.claims.sid, &fields)
+        .await?;
     let ended = state
         .tokens
         .end_other_sign_ins(caller.user.id, &caller.claims.sid, &client)

@@ -1,7 +1,9 @@
-//! `/api/auth/user/`: the signed-in user's details (GET, HEAD) and their update (PUT, PATCH).
+//! `/api/auth/user/`: the signed-in user's details (GET, HEAD), their update (PUT, PATCH) and
+//! the account's deletion (DELETE, ours: not in dj-rest-auth); `/api/auth/user/export/`:
+//! everything the server holds about the account.
 
 use axum::extract::{FromRequest, Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -14,7 +16,7 @@ use crate::state::AppState;
 use crate::users::UserDetails;
 
 /// The methods `/api/auth/user/` serves.
-pub const ALLOW: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
+pub const ALLOW: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
 
 /// One handler for every method, so that authentication comes first: an anonymous request
 /// gets 401 whatever its method, as in DRF.
@@ -39,7 +41,32 @@ pub async fn user(
             .await?;
             Ok(Json(UserDetails::from(&updated)).into_response())
         }
+        Method::DELETE => {
+            let fields = Fields::from_request(req, &state).await?;
+            accounts::delete_account(
+                state.reauth(),
+                &state.tokens,
+                &state.user_cache,
+                &current.user,
+                &current.claims.sid,
+                &fields,
+            )
+            .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
         Method::OPTIONS => Ok(methods::options("User Details", ALLOW)),
         other => Err(ApiError::MethodNotAllowed(other, ALLOW)),
     }
+}
+
+/// `GET /api/auth/user/export/`: the account's data as one JSON document (profile,
+/// identities, sign-ins, security activity; GDPR Art. 15 and 20).
+pub async fn export(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let idle = state.tokens.settings().idle_timeout_secs;
+    Ok(Json(
+        accounts::export_account(&state.db, &current.user, idle).await?,
+    ))
 }

@@ -222,8 +222,8 @@ impl Tokens {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO token_families (id, user_id, created_at, expires_at, method, \
-                     channel, user_agent, created_ip, last_used_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3)",
+                     channel, user_agent, created_ip, last_used_at, authenticated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3, $3)",
             )
             .bind(&sid)
             .bind(user_id)

@@ -133,6 +133,9 @@ pub struct Config {
     /// An unused sign-in can no longer refresh after this (`SESSION_IDLE_TIMEOUT`); `None`:
     /// no idle limit.
     pub session_idle_timeout: Option<Duration>,
+    /// How recent a sign-in's last proof of identity must be for sensitive actions
+    /// (`REAUTH_MAX_AGE`).
+    pub reauth_max_age: Duration,
     /// Days security events are kept (`AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: u32,
     /// simplejwt's `ROTATE_REFRESH_TOKENS` (on by default here).
@@ -373,6 +376,7 @@ impl Config {
             session_idle_timeout: (s.session_idle_timeout > 0)
                 .then(|| seconds(s.session_idle_timeout)),
             audit_retention_days: s.audit_retention_days,
+            reauth_max_age: seconds(s.reauth_max_age),
             jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
             jwt_refresh_reuse_grace: seconds(s.jwt_refresh_reuse_grace),
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),

@@ -123,6 +123,13 @@ pub struct Settings {
     #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0, value_parser = idle_timeout)]
     pub session_idle_timeout: i64,
 
+    /// Seconds within which a sign-in must have proved who is behind it (at sign-in, or by
+    /// typing the password again) for sensitive actions: ending every other sign-in,
+    /// unlinking a provider, changing the address of an account without a password,
+    /// deleting the account (ASVS 3.7.1).
+    #[arg(long, env = "REAUTH_MAX_AGE", default_value_t = 600, value_parser = clap::value_parser!(i64).range(30..=86_400))]
+    pub reauth_max_age: i64,
+
     /// Days a security event (`audit_events`) is kept; older ones are deleted every minute.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub audit_retention_days: u32,

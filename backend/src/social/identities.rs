@@ -32,7 +32,8 @@ pub enum Resolution {
 }
 
 /// The user an identity belongs to.
-async fn owner(db: &Db, provider: &str, subject: &str) -> Result<Option<i64>, DbError> {
+/// The account `provider`'s `subject` is linked to, if any.
+pub async fn owner(db: &Db, provider: &str, subject: &str) -> Result<Option<i64>, DbError> {
     let row: Option<(i64,)> = with_db!(db, pool => {
         sqlx::query_as("SELECT user_id FROM identities WHERE provider = $1 AND subject = $2")
             .bind(provider)

@@ -84,6 +84,13 @@ pub fn rejected(form: &str, error: AccountError, values: BTreeMap<String, String
         AccountError::Invalid(errors) => flash.errors = errors.into_map(),
         AccountError::RateLimited(limited) => flash.notice = Some(wait_message(limited)),
         AccountError::LinkNotValid => flash.notice = Some(LINK_NOT_VALID.into()),
+        AccountError::ReauthenticationRequired => {
+            flash.notice = Some(
+                "For your security, confirm it is you: enter your password (or sign in again \
+                 with your provider) and try again."
+                    .into(),
+            );
+        }
         AccountError::MailUnavailable => {
             flash.notice = Some("This server sends no e-mail, so this cannot be done here.".into());
         }

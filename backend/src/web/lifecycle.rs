@@ -259,12 +259,11 @@ pub async fn change_email(
         Err(flash) => return see_other_with(&state, "/profile", &flash),
     };
     let outcome = accounts::request_email_change(
-        &state.db,
-        &state.passwords,
-        &state.rate_limits,
+        state.reauth(),
         &state.mailer,
         &client,
         &current.user,
+        &current.signed_in.sid,
         &fields,
         state.mail_context(),
     )

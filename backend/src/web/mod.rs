@@ -12,6 +12,7 @@ pub mod next;
 mod page_context;
 mod redirect;
 
+mod account;
 mod lifecycle;
 mod profile;
 mod sign_ins;
@@ -58,6 +59,9 @@ pub fn router() -> Router<AppState> {
         .route("/profile/email", post(lifecycle::change_email))
         .route("/profile/email/resend", post(lifecycle::resend_own_link))
         .route("/profile/sign-ins/end-others", post(sign_ins::end_others))
+        .route("/profile/reauth", post(account::reauthenticate))
+        .route("/profile/delete", post(account::delete))
+        .route("/profile/export", get(account::export))
         .route("/profile/sign-ins/{id}/end", post(sign_ins::end))
         .route("/password-reset", post(lifecycle::request_reset))
         .route(

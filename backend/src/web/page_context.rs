@@ -53,6 +53,9 @@ pub struct PageContext {
     /// The signed-in user's latest security events, newest first (on the profile page
     /// only).
     pub activity: Vec<Recorded>,
+    /// Whether this browser's sign-in proved who is behind it within `REAUTH_MAX_AGE` (on
+    /// the profile page only: sensitive forms ask for the password when it did not).
+    pub reauth_recent: bool,
     /// On a mailed link's page (`/password-reset/confirm/{uid}/{token}`,
     /// `/verify-email/{key}`): whether the link still works (looked at, never spent).
     pub link_live: Option<bool>,
@@ -141,20 +144,22 @@ pub async fn page_context(
         }
         _ => Vec::new(),
     };
-    let (sign_ins, activity) = match (&current, req.uri().path()) {
+    let (sign_ins, activity, reauth_recent) = match (&current, req.uri().path()) {
         (Some(current), "/profile") => {
             let idle = state.tokens.settings().idle_timeout_secs;
             let now = chrono::Utc::now().timestamp();
+            let reauth = state.reauth();
             let listed = tokio::try_join!(
                 sign_ins::live_sign_ins(&state.db, current.user.id, now, idle),
                 audit::events_of(&state.db, current.user.id, None, RECENT_ACTIVITY),
+                reauth.is_recent(&current.user, &current.signed_in.sid),
             );
             match listed {
                 Ok(listed) => listed,
                 Err(error) => return WebError::from(error).into_response(),
             }
         }
-        _ => (Vec::new(), Vec::new()),
+        _ => (Vec::new(), Vec::new(), false),
     };
     let link_live = match link_state(&state, req.uri().path()).await {
         Ok(live) => live,
@@ -169,6 +174,7 @@ pub async fn page_context(
         sign_ins,
         current_sign_in,
         activity,
+        reauth_recent,
         link_live,
         email_required: state.config.email_verification == EmailVerification::Mandatory,
     });

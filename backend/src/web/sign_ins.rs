@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::feedback::TRY_AGAIN;
+use super::feedback::{self, FormInput, TRY_AGAIN};
 use super::profile::signed_in_on_profile;
 use super::redirect::see_other_with;
 use crate::auth::tokens::EndSignInError;
@@ -57,16 +57,30 @@ pub async fn end(
     }
 }
 
-/// `POST /profile/sign-ins/end-others`: every sign-in of the account but this browser's.
+/// `POST /profile/sign-ins/end-others`: every sign-in of the account but this browser's,
+/// once it is confirmed who is asking (`password`, or a recent sign-in).
 pub async fn end_others(
     State(state): State<AppState>,
     client: Client,
     session: Session,
+    form: FormInput,
 ) -> Response {
     let current = match signed_in_on_profile(&state, &session, FORM).await {
         Ok(current) => current,
         Err(redirect) => return redirect,
     };
+    let fields = match form.into_fields(FORM, Default::default()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/profile", &flash),
+    };
+    let confirmed = state
+        .reauth()
+        .confirm(&current.user, &current.signed_in.sid, &fields)
+        .await;
+    if let Err(error) = confirmed {
+        let flash = feedback::rejected(FORM, error, Default::default());
+        return see_other_with(&state, "/profile", &flash);
+    }
     let ended = state
         .tokens
         .end_other_sign_ins(current.user.id, &current.signed_in.sid, &client)

@@ -11,7 +11,7 @@ use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::feedback::TRY_AGAIN;
+use super::feedback::{self, FormInput, TRY_AGAIN};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::{see_other, see_other_with};
 use super::WebError;
@@ -38,6 +38,10 @@ struct Pending {
     verifier: String,
     next: Option<String>,
     link_to: Option<i64>,
+    /// `(user id, sign-in id)` of a signed-in user confirming who they are (accounts
+    /// without a password, before a sensitive action).
+    #[serde(default)]
+    reauth: Option<(i64, String)>,
     started: i64,
 }
 
@@ -56,6 +60,9 @@ pub struct StartQuery {
     next: Option<String>,
     #[serde(default)]
     link: Option<String>,
+    /// Present: a signed-in user confirms who they are with a provider linked to them.
+    #[serde(default)]
+    reauth: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,13 +101,16 @@ pub async fn start(
         return failed(&state, "/signin", SocialError::UnknownProvider.message(""));
     };
     let label = provider.config().label.clone();
-    let link_to = if query.link.is_some() {
+    let (link_to, reauth) = if query.link.is_some() || query.reauth.is_some() {
         match state.browser.sessions.current(&session).await {
-            Ok(Some(current)) => Some(current.user.id),
+            Ok(Some(current)) if query.reauth.is_some() => {
+                (None, Some((current.user.id, current.signed_in.sid)))
+            }
+            Ok(Some(current)) => (Some(current.user.id), None),
             _ => return see_other(&sign_in_url("/profile")),
         }
     } else {
-        None
+        (None, None)
     };
     let client = match provider.client(&redirect_uri(&state, &provider_id)).await {
         Ok(client) => client,
@@ -128,6 +138,7 @@ pub async fn start(
         verifier: verifier.secret().clone(),
         next: safe_next(query.next.as_deref()).map(str::to_owned),
         link_to,
+        reauth,
         started: Utc::now().timestamp(),
     };
     if let Err(error) = session.insert(PENDING, pending).await {
@@ -203,6 +214,9 @@ pub async fn callback(
         }
     };
 
+    if let Some((user_id, sid)) = &pending.reauth {
+        return confirm_identity(&state, &provider_id, &label, &profile, *user_id, sid).await;
+    }
     let resolution = identities::resolve(
         &state.db,
         &provider_id,
@@ -284,6 +298,49 @@ async fn sign_in(
     see_other(next.as_deref().unwrap_or(AFTER_SIGN_IN))
 }
 
+/// The end of a social re-authentication: the provider's account must be the one linked to
+/// the signed-in user; then their sign-in counts as freshly proved (`REAUTH_MAX_AGE`).
+async fn confirm_identity(
+    state: &AppState,
+    provider_id: &str,
+    label: &str,
+    profile: &ExternalProfile,
+    user_id: i64,
+    sid: &str,
+) -> Response {
+    let owner = match identities::owner(&state.db, provider_id, &profile.subject).await {
+        Ok(owner) => owner,
+        Err(error) => {
+            tracing::error!(%error, "social re-authentication: database");
+            return failed(state, "/profile", TRY_AGAIN.into());
+        }
+    };
+    if owner != Some(user_id) {
+        let notice = format!("That {label} account is not the one linked to this account.");
+        return see_other_with(state, "/profile", &Flash::notice(notice));
+    }
+    let now = Utc::now().timestamp();
+    match accounts::mark_authenticated(&state.db, sid, user_id, now).await {
+        Ok(true) => see_other_with(
+            state,
+            "/profile",
+            &Flash {
+                form: "reauth".into(),
+                notice: Some(format!(
+                    "Thank you. For the next {} minutes you can make sensitive changes.",
+                    state.config.reauth_max_age.as_secs() / 60
+                )),
+                ..Flash::default()
+            },
+        ),
+        Ok(false) => see_other(&sign_in_url("/profile")),
+        Err(error) => {
+            tracing::error!(%error, "social re-authentication: database");
+            failed(state, "/profile", TRY_AGAIN.into())
+        }
+    }
+}
+
 /// After a password sign-in: links the identity offered by a previous social sign-in when
 /// the account signed into is the one with that email. Returns what to tell the user.
 pub async fn accept_link_offer(
@@ -320,12 +377,26 @@ pub async fn unlink(
     Path(provider_id): Path<String>,
     client: Client,
     session: Session,
+    form: FormInput,
 ) -> Response {
     let current = match state.browser.sessions.current(&session).await {
         Ok(Some(current)) => current,
         Ok(None) => return see_other(&sign_in_url("/profile")),
         Err(error) => return WebError::from(error).into_response(),
     };
+    // A sensitive change: confirmed by the password sent with it, or a recent sign-in.
+    let fields = match form.into_fields("profile", Default::default()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/profile", &flash),
+    };
+    let confirmed = state
+        .reauth()
+        .confirm(&current.user, &current.signed_in.sid, &fields)
+        .await;
+    if let Err(error) = confirmed {
+        let flash = feedback::rejected("profile", error, Default::default());
+        return see_other_with(&state, "/profile", &flash);
+    }
     let label = state
         .social
         .get(&provider_id)

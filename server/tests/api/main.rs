@@ -4,6 +4,7 @@ mod fake_idp;
 mod helpers;
 mod smtp;
 
+mod account_deletion;
 mod admin_cli;
 mod audit;
 mod auth_api;
