@@ -9,9 +9,6 @@
 //! token, not even a typed username that matches no account (it may be a password typed in
 //! the wrong box). Pruned after `AUDIT_RETENTION_DAYS`.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::client::Client;
@@ -179,27 +176,6 @@ pub async fn record(db: &Db, event: &Event<'_>) -> Result<(), DbError> {
     with_db_write!(db, pool => insert_event!(pool, event))?;
     event.log();
     Ok(())
-}
-
-/// Whether `key` (say `login:42`) had no event through this gate in the last minute, on
-/// this instance: events a flood could repeat (rate-limit refusals) are kept to one a
-/// minute per key, so refusing a request never costs a database write each time.
-pub fn first_in_a_minute(key: &str) -> bool {
-    static SEEN: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
-    const MEMORY: usize = 10_000;
-    let now = Utc::now().timestamp();
-    let mut seen = SEEN
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if seen.get(key).is_some_and(|at| now - at < 60) {
-        return false;
-    }
-    if seen.len() >= MEMORY {
-        seen.retain(|_, at| now - *at < 60);
-    }
-    seen.insert(key.to_owned(), now);
-    true
 }
 
 /// An event as its account's owner reads it.

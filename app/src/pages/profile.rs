@@ -175,15 +175,24 @@ fn SignInMethods(has_password: bool) -> impl IntoView {
     }
     let linked = linked_providers();
     let ways_in = linked.len() + usize::from(has_password);
+    let recent = reauth_recent();
     let rows = configured
         .into_iter()
         .map(|(id, label)| {
             let is_linked = linked.contains(&id);
             let action = if is_linked {
                 let last = ways_in <= 1;
+                // A sensitive change: past REAUTH_MAX_AGE the password goes with it.
+                let ask_password = has_password && !last && !recent;
                 view! {
                     <form method="post" action=format!("/profile/identities/{id}/unlink")
                         class="inline">
+                        {ask_password.then(|| view! {
+                            <input type="password" name="password" required=true
+                                autocomplete="current-password" placeholder="Your password"
+                                aria-label=format!("Your password, to unlink {label}")
+                                class="inline-password"/>
+                        })}
                         <button type="submit" class="button secondary small" disabled=last
                             title=last.then_some("The only way to sign in to this account")>
                             "Unlink"

@@ -85,7 +85,7 @@ pub async fn sign_in_with_password(
         .await;
     if let (Err(_), Some(user)) = (&limited, &user) {
         // A flood of refusals would be a flood of rows: one event a minute per account.
-        if audit::first_in_a_minute(&format!("login:{}", user.id)) {
+        if limits.first_refusal_in_a_minute(&format!("login:{}", user.id)) {
             let event = Event::new(Kind::RateLimited, Some(user.id), Some(client)).detail("login");
             audit::record(db, &event).await?;
         }

@@ -140,7 +140,28 @@ impl Budget {
 /// Every limit of the instance; with rate limiting switched off (`RATE_LIMIT_ENABLED=false`)
 /// every check passes.
 #[derive(Debug)]
-pub struct RateLimits(Option<Limiters>);
+pub struct RateLimits(Option<Limiters>, RefusalLog);
+
+/// Which refusals were recorded as security events lately, so that a flood of refused
+/// requests costs one event a minute per key, not one database write each.
+#[derive(Debug, Default)]
+struct RefusalLog(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+impl RefusalLog {
+    const MEMORY: usize = 10_000;
+
+    fn first_in_a_minute(&self, key: &str, now: i64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.get(key).is_some_and(|at| now - at < 60) {
+            return false;
+        }
+        if seen.len() >= Self::MEMORY {
+            seen.retain(|_, at| now - *at < 60);
+        }
+        seen.insert(key.to_owned(), now);
+        true
+    }
+}
 
 struct Limiters {
     config: RateLimitConfig,
@@ -253,6 +274,13 @@ fn gcra(tat: Option<i64>, now: i64, budget: Budget) -> Result<i64, u64> {
 }
 
 impl RateLimits {
+    /// Whether a refusal on `key` (say `login:42`) is the first this minute on this
+    /// instance, and so worth a security event (`audit::Kind::RateLimited`).
+    pub fn first_refusal_in_a_minute(&self, key: &str) -> bool {
+        self.1
+            .first_in_a_minute(key, chrono::Utc::now().timestamp())
+    }
+
     /// The limits of `config` (`None` switches them off), with their store: for
     /// `RATE_LIMIT_STORE=database`, `db`; for Redis, a connection that reconnects by itself.
     ///
@@ -265,7 +293,7 @@ impl RateLimits {
         key_secret: &[u8],
     ) -> Result<RateLimits, redis::RedisError> {
         let Some(config) = config else {
-            return Ok(RateLimits(None));
+            return Ok(RateLimits(None, RefusalLog::default()));
         };
         let shared = match &config.store {
             RateLimitStore::Memory => None,
@@ -288,13 +316,16 @@ impl RateLimits {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(key_secret).expect("HMAC takes any key");
         mac.update(b"leptos-auth-starter rate-limit keys v1");
-        Ok(RateLimits(Some(Limiters {
-            config: config.clone(),
-            local,
-            shared,
-            key_mac: Hmac::new_from_slice(&mac.finalize().into_bytes())
-                .expect("HMAC takes any key"),
-        })))
+        Ok(RateLimits(
+            Some(Limiters {
+                config: config.clone(),
+                local,
+                shared,
+                key_mac: Hmac::new_from_slice(&mac.finalize().into_bytes())
+                    .expect("HMAC takes any key"),
+            }),
+            RefusalLog::default(),
+        ))
     }
 
     /// A sign-in attempt (password or social) from `ip`.

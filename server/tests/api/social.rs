@@ -523,10 +523,80 @@ async fn linking_and_unlinking_from_the_profile() {
         .await
         .contains("is the only way to sign in"));
 
-    // Pia has a password: unlinking works, and the identity no longer signs her in.
+    // A social-only account whose sign-in is no longer recent confirms it is them with
+    // its provider (the linked identity only), then sensitive actions go ahead.
+    // (Its username comes from the provider: find its id on its profile page.)
+    let page = social_only.page("/profile").await;
+    let marker = "data-testid=\"profile-pk\">";
+    let at = page.find(marker).unwrap() + marker.len();
+    let solo: i64 = page[at..].split('<').next().unwrap().parse().unwrap();
+    app.execute(
+        "UPDATE token_families SET authenticated_at = authenticated_at - 3600 WHERE user_id = $1",
+        solo,
+    )
+    .await;
+    let page = social_only.page("/profile").await;
+    assert!(page.contains("/auth/idp/start?reauth=1"), "{page}");
+    let wrong = start(&social_only, "/auth/idp/start?reauth=1").await;
+    let res = finish(
+        &social_only,
+        &idp,
+        &wrong,
+        "k4",
+        "sub-somebody-else",
+        "else@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    assert!(social_only
+        .page("/profile")
+        .await
+        .contains("That Test IdP account is not the one linked to this account."));
+    let right = start(&social_only, "/auth/idp/start?reauth=1").await;
+    let res = finish(
+        &social_only,
+        &idp,
+        &right,
+        "k5",
+        "sub-solo",
+        "solo@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    let page = social_only.page("/profile").await;
+    assert!(
+        page.contains("Thank you. For the next 10 minutes"),
+        "{page}"
+    );
+    assert!(!page.contains("/auth/idp/start?reauth=1"));
+
+    // Pia has a password: unlinking is a sensitive change. With an old sign-in it waits for
+    // the password; then it works, and the identity no longer signs her in.
+    let pia = backend::users::find_by_username(&app.state.db, "pia")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.execute(
+        "UPDATE token_families SET authenticated_at = authenticated_at - 3600 WHERE user_id = $1",
+        pia,
+    )
+    .await;
+    browser
+        .post_form("/profile/identities/idp/unlink", &[])
+        .await;
+    assert!(browser
+        .page("/profile")
+        .await
+        .contains("For your security, confirm it is you"));
     see_other(
         &browser
-            .post_form("/profile/identities/idp/unlink", &[])
+            .post_form(
+                "/profile/identities/idp/unlink",
+                &[("password", crate::helpers::GOOD_PASSWORD)],
+            )
             .await,
         "/profile",
     );
@@ -534,6 +604,18 @@ async fn linking_and_unlinking_from_the_profile() {
         .page("/profile")
         .await
         .contains("Test IdP is no longer linked."));
+    let kinds = app.event_kinds(Some(pia)).await;
+    assert_eq!(
+        kinds[..2],
+        ["identity_unlinked", "identity_linked"],
+        "{kinds:?}"
+    );
+    assert_eq!(
+        app.events(Some(pia)).await[0].1.as_deref(),
+        Some("idp"),
+        "the provider is named"
+    );
+    assert!(browser.page("/profile").await.contains("Unlinked Test IdP"));
     browser.post_form("/signout", &[]).await;
     let again = start(&browser, "/auth/idp/start").await;
     finish(
