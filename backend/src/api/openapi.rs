@@ -706,6 +706,13 @@ pub fn document() -> serde_json::Value {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetailBody"}}},
             });
         }
+        // A templated path's parameters go with OPTIONS too.
+        let parameters = item
+            .values()
+            .find_map(|operation| operation.get("parameters").cloned());
+        if let (Some(parameters), Some(options)) = (parameters, options.as_object_mut()) {
+            options.insert("parameters".into(), parameters);
+        }
         item.insert("options".into(), options);
         for (method, operation) in item.iter_mut() {
             let Some(body) = operation.get_mut("requestBody") else {
