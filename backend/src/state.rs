@@ -124,6 +124,7 @@ impl AppState {
             passwords: &self.passwords,
             limits: &self.rate_limits,
             max_age: self.config.reauth_max_age,
+            client: None,
         }
     }
 

@@ -6,10 +6,12 @@ use leptos::prelude::*;
 use crate::context::Feedback;
 
 /// A labelled input with its hint and error messages, wired for screen readers
-/// (`aria-describedby`, `aria-invalid`).
+/// (`aria-describedby`, `aria-invalid`). `form` keeps the ids apart when one page has two
+/// fields of one name (the profile's several password fields).
 #[component]
 pub fn Field(
     name: &'static str,
+    #[prop(optional)] form: &'static str,
     label: &'static str,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: &'static str,
@@ -18,7 +20,11 @@ pub fn Field(
     #[prop(optional_no_strip)] value: Option<String>,
     errors: Vec<String>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = if form.is_empty() {
+        format!("field-{name}")
+    } else {
+        format!("field-{form}-{name}")
+    };
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let invalid = !errors.is_empty();

@@ -240,11 +240,17 @@ fn SignIns(has_password: bool) -> impl IntoView {
     let password_errors = feedback.errors("password");
     let rows = sign_ins();
     let others = rows.iter().filter(|r| !r.current).count();
-    let row = |r: SignInRow| {
+    let row = move |r: SignInRow| {
         let action = format!("/profile/sign-ins/{}/end", r.id);
         let end = (!r.current).then(|| {
             view! {
                 <form method="post" action=action class="inline">
+                    {ask_password.then(|| view! {
+                        <input type="password" name="password" required=true
+                            autocomplete="current-password" placeholder="Your password"
+                            aria-label="Your password, to sign this device out"
+                            class="inline-password"/>
+                    })}
                     <SubmitButton label="Sign out" pending="Signing out…" secondary=true/>
                 </form>
             }
@@ -271,8 +277,8 @@ fn SignIns(has_password: bool) -> impl IntoView {
                 <form method="post" action="/profile/sign-ins/end-others" class="stack"
                     data-testid="end-others-form">
                     {ask_password.then(|| view! {
-                        <Field name="password" label="Your password" kind="password"
-                            autocomplete="current-password" required=true
+                        <Field name="password" form="end-others" label="Your password"
+                            kind="password" autocomplete="current-password" required=true
                             hint="To sign out everywhere else, confirm it is you."
                             errors=password_errors.clone()/>
                     })}
@@ -328,7 +334,7 @@ fn ConfirmIdentity(has_password: bool) -> impl IntoView {
     let body = if has_password {
         view! {
             <form method="post" action="/profile/reauth" class="stack" data-testid="reauth-form">
-                <Field name="password" label="Your password" kind="password"
+                <Field name="password" form="reauth" label="Your password" kind="password"
                     autocomplete="current-password" required=true
                     errors=feedback.errors("password")/>
                 <SubmitButton label="Confirm" pending="Checking…" secondary=true/>
@@ -386,7 +392,7 @@ fn YourData(has_password: bool) -> impl IntoView {
             <FormMessages feedback=feedback.clone()/>
             <form method="post" action="/profile/delete" class="stack" data-testid="delete-form">
                 {has_password.then(|| view! {
-                    <Field name="password" label="Your password" kind="password"
+                    <Field name="password" form="delete" label="Your password" kind="password"
                         autocomplete="current-password" required=true
                         errors=feedback.errors("password")/>
                 })}

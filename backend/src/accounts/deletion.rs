@@ -52,7 +52,18 @@ pub async fn delete_account(
     }
     let outcome = with_db_write!(reauth.db, pool => async {
         let mut tx = pool.begin().await?;
-        if user.is_superuser {
+        let superuser: Option<(bool,)> =
+            sqlx::query_as("SELECT is_superuser FROM users WHERE id = $1")
+                .bind(user.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if superuser.is_some_and(|(s,)| s) {
+            // Locks every superuser row first, so that two superusers deleting themselves
+            // at once are counted one after the other (PostgreSQL's READ COMMITTED would
+            // let each see the other; SQLite has one writer anyway).
+            sqlx::query("UPDATE users SET is_superuser = is_superuser WHERE is_superuser")
+                .execute(&mut *tx)
+                .await?;
             let (others,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM users WHERE is_superuser AND is_active AND id <> $1",
             )

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::audit::{self, Event, Kind};
 use crate::auth::password::{Passwords, Verification, MAX_PASSWORD_BYTES};
 use crate::auth::rate_limit::{LoginKey, RateLimits};
+use crate::client::Client;
 use crate::db::{with_db, with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text};
 use crate::users::User;
@@ -30,9 +32,28 @@ pub struct Reauth<'a> {
     pub limits: &'a RateLimits,
     /// `REAUTH_MAX_AGE`.
     pub max_age: Duration,
+    /// Who is asking, for the event a wrong password records.
+    pub client: Option<&'a Client>,
 }
 
-impl Reauth<'_> {
+/// A password field that may be absent and is never trimmed (a password that starts or ends
+/// with a space is still that password).
+const OPTIONAL_PASSWORD: Text = Text {
+    required: false,
+    allow_blank: true,
+    trim: false,
+    max_chars: None,
+};
+
+impl<'a> Reauth<'a> {
+    /// The same, asked by `client`.
+    pub fn from(self, client: &'a Client) -> Reauth<'a> {
+        Reauth {
+            client: Some(client),
+            ..self
+        }
+    }
+
     /// Lets a sensitive action by `user`'s sign-in `sid` go ahead: with a correct `password`
     /// in `fields` (which also renews the sign-in's proof, so the next action within
     /// `REAUTH_MAX_AGE` needs none), or without one when the sign-in proved itself within
@@ -48,7 +69,7 @@ impl Reauth<'_> {
         fields: &Fields,
     ) -> Result<(), AccountError> {
         let mut errors = FieldErrors::new();
-        let password = fields.text("password", Text::OPTIONAL, &mut errors);
+        let password = fields.text("password", OPTIONAL_PASSWORD, &mut errors);
         errors.into_result()?;
         let now = Utc::now().timestamp();
         match password.filter(|p| !p.is_empty()) {
@@ -84,7 +105,13 @@ impl Reauth<'_> {
         };
         match verification {
             Verification::Valid { .. } => Ok(()),
-            _ => Err(AccountError::invalid("password", WRONG_PASSWORD)),
+            _ => {
+                // The owner sees guesses made with one of their sign-ins.
+                let event = Event::new(Kind::SignInFailed, Some(user.id), self.client)
+                    .detail("reauthentication");
+                audit::record(self.db, &event).await?;
+                Err(AccountError::invalid("password", WRONG_PASSWORD))
+            }
         }
     }
 
@@ -103,7 +130,7 @@ impl Reauth<'_> {
 pub fn password_typed(fields: &Fields) -> bool {
     let mut ignored = FieldErrors::new();
     fields
-        .text("password", Text::OPTIONAL, &mut ignored)
+        .text("password", OPTIONAL_PASSWORD, &mut ignored)
         .is_some_and(|p| !p.is_empty())
 }
 

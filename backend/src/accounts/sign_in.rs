@@ -83,11 +83,20 @@ pub async fn sign_in_with_password(
             None => LoginKey::Name(users::identity_key(&identifier)),
         })
         .await;
-    if let (Err(_), Some(user)) = (&limited, &user) {
-        // A flood of refusals would be a flood of rows: one event a minute per account.
-        if limits.first_refusal_in_a_minute(&format!("login:{}", user.id)) {
-            let event = Event::new(Kind::RateLimited, Some(user.id), Some(client)).detail("login");
-            audit::record(db, &event).await?;
+    if limited.is_err() {
+        // A flood of refusals would be a flood of rows: one event a minute per account (or
+        // unknown name, kept without it, so that known and unknown names take as long).
+        let key = match &user {
+            Some(user) => format!("login:{}", user.id),
+            None => format!("login:name:{}", users::identity_key(&identifier)),
+        };
+        if limits.first_refusal_in_a_minute(&key) {
+            let event = Event::new(Kind::RateLimited, user.as_ref().map(|u| u.id), Some(client))
+                .detail("login");
+            // The refusal stands whether or not it could be recorded.
+            if let Err(error) = audit::record(db, &event).await {
+                tracing::warn!(%error, "recording a refused sign-in");
+            }
         }
     }
     limited?;

@@ -560,11 +560,20 @@ fn sessions_list() {}
 
 #[utoipa::path(delete, path = "/api/auth/sessions/{id}/", tag = "sign-ins",
     params(("id" = String, Path, description = "A sign-in's id, from the list")),
+    request_body(content(
+        (ConfirmRequest = "application/json"),
+        (ConfirmRequest = "application/x-www-form-urlencoded"),
+        (ConfirmRequest = "multipart/form-data")
+    )),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The sign-in is ended: its tokens stop working"),
+        (status = 400, description = "A wrong `password`", body = FieldErrorsBody),
         (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`: ending another sign-in, with a sign-in older than `REAUTH_MAX_AGE` and no password", body = DetailBody),
         (status = 404, description = "No live sign-in of the caller has this id (other users' ids included)", body = MessageBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
     ))]
 #[allow(dead_code)]
 fn session_end() {}
@@ -662,8 +671,8 @@ pub struct ApiDoc;
 ///   first, may answer 401);
 /// - a multipart part's name cannot hold control characters (RFC 7578 section 4.2: it is a
 ///   quoted string in a header), so the multipart schemas say so;
-/// - `logout/`, `sessions/revoke-others/`, `PATCH user/` and `DELETE user/` take an empty
-///   body.
+/// - `logout/`, `sessions/revoke-others/`, `DELETE sessions/{id}/`, `PATCH user/` and
+///   `DELETE user/` take an empty body.
 pub fn document() -> serde_json::Value {
     use serde_json::json;
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
@@ -725,7 +734,7 @@ pub fn document() -> serde_json::Value {
                 });
             }
             let optional = path == "/api/auth/logout/"
-                || path == "/api/auth/sessions/revoke-others/"
+                || path.starts_with("/api/auth/sessions/")
                 || (path == "/api/auth/user/" && matches!(method.as_str(), "patch" | "delete"));
             body["required"] = json!(!optional);
         }

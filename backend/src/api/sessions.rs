@@ -81,12 +81,22 @@ pub async fn list(
 
 /// `DELETE /api/auth/sessions/{id}/`: ends one of the caller's sign-ins (204); its tokens
 /// stop working at once here and on other instances within the revocation sync interval.
+/// Ending another sign-in is a sensitive action, as ending all of them is: `password` in
+/// the body, or a sign-in within `REAUTH_MAX_AGE`.
 pub async fn end(
     State(state): State<AppState>,
     caller: CurrentUser,
     client: Client,
     Path(id): Path<String>,
+    fields: Fields,
 ) -> Result<Response, ApiError> {
+    if id != caller.claims.sid {
+        state
+            .reauth()
+            .from(&client)
+            .confirm(&caller.user, &caller.claims.sid, &fields)
+            .await?;
+    }
     match state.tokens.end_sign_in(caller.user.id, &id, &client).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(EndSignInError::NotFound) => {
@@ -107,6 +117,7 @@ pub async fn revoke_others(
 ) -> Result<Json<Value>, ApiError> {
     state
         .reauth()
+        .from(&client)
         .confirm(&caller.user, &caller.claims.sid, &fields)
         .await?;
     let ended = state

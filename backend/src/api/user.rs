@@ -11,6 +11,7 @@ use super::current_user::CurrentUser;
 use super::error::ApiError;
 use super::methods;
 use crate::accounts;
+use crate::client::Client;
 use crate::input::Fields;
 use crate::state::AppState;
 use crate::users::UserDetails;
@@ -23,6 +24,7 @@ pub const ALLOW: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
 pub async fn user(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: Client,
     req: Request,
 ) -> Result<Response, ApiError> {
     let method = req.method().clone();
@@ -44,7 +46,7 @@ pub async fn user(
         Method::DELETE => {
             let fields = Fields::from_request(req, &state).await?;
             accounts::delete_account(
-                state.reauth(),
+                state.reauth().from(&client),
                 &state.tokens,
                 &state.user_cache,
                 &current.user,

@@ -652,7 +652,8 @@ impl Tokens {
             let mut tx = pool.begin().await?;
             let ended: Vec<(String,)> = sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = $2 \
-                 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL RETURNING id",
+                 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL AND expires_at > $1 \
+                 RETURNING id",
             )
             .bind(now)
             .bind("ended with every other sign-in")

@@ -216,6 +216,18 @@ pub enum ConfigError {
     /// A `CORS_ALLOWED_ORIGINS` entry that is not an http(s) origin; the field is the entry.
     #[error("invalid CORS_ALLOWED_ORIGINS entry {0:?}: expected an origin such as https://app.example.com")]
     InvalidCorsOrigin(String),
+    /// `SESSION_IDLE_TIMEOUT` no longer than an access token lives (plus the minute last use
+    /// is rounded to): a client that uses its access token elsewhere and refreshes only when
+    /// it expires would be idle at every refresh.
+    #[error(
+        "SESSION_IDLE_TIMEOUT ({idle} s) must be longer than JWT_ACCESS_TOKEN_LIFETIME ({access} s) plus 60 s"
+    )]
+    IdleTimeoutTooShort {
+        /// `SESSION_IDLE_TIMEOUT`, seconds.
+        idle: i64,
+        /// `JWT_ACCESS_TOKEN_LIFETIME`, seconds.
+        access: i64,
+    },
     /// `ACCOUNT_EMAIL_VERIFICATION=mandatory` with `EMAIL_URL=none`: nobody could sign up.
     #[error("ACCOUNT_EMAIL_VERIFICATION=mandatory needs mail, but EMAIL_URL=none")]
     VerificationWithoutMail,
@@ -348,6 +360,13 @@ impl Config {
         let email = crate::mail::Transport::from_url(s.email_url.as_deref())?;
         if production && email == crate::mail::Transport::Console {
             return Err(ConfigError::MissingInProduction("EMAIL_URL"));
+        }
+        if s.session_idle_timeout > 0 && s.session_idle_timeout <= s.jwt_access_token_lifetime + 60
+        {
+            return Err(ConfigError::IdleTimeoutTooShort {
+                idle: s.session_idle_timeout,
+                access: s.jwt_access_token_lifetime,
+            });
         }
         if email == crate::mail::Transport::Disabled {
             if s.account_email_verification == EmailVerification::Mandatory {

@@ -22,6 +22,7 @@ use crate::state::AppState;
 /// `REAUTH_MAX_AGE`.
 pub async fn reauthenticate(
     State(state): State<AppState>,
+    client: Client,
     session: Session,
     form: FormInput,
 ) -> Response {
@@ -41,6 +42,7 @@ pub async fn reauthenticate(
     }
     let outcome = state
         .reauth()
+        .from(&client)
         .confirm(&current.user, &current.signed_in.sid, &fields)
         .await;
     let flash = match outcome {
@@ -77,7 +79,7 @@ pub async fn delete(
         Err(flash) => return see_other_with(&state, "/profile", &flash),
     };
     let outcome = accounts::delete_account(
-        state.reauth(),
+        state.reauth().from(&client),
         &state.tokens,
         &state.user_cache,
         &current.user,

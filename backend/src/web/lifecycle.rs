@@ -259,7 +259,7 @@ pub async fn change_email(
         Err(flash) => return see_other_with(&state, "/profile", &flash),
     };
     let outcome = accounts::request_email_change(
-        state.reauth(),
+        state.reauth().from(&client),
         &state.mailer,
         &client,
         &current.user,

@@ -35,6 +35,7 @@ pub async fn end(
     Path(id): Path<String>,
     client: Client,
     session: Session,
+    form: FormInput,
 ) -> Response {
     let current = match signed_in_on_profile(&state, &session, FORM).await {
         Ok(current) => current,
@@ -42,6 +43,20 @@ pub async fn end(
     };
     if id == current.signed_in.sid {
         return back(&state, "That is this browser: use \"Sign out\" to end it.");
+    }
+    // As sensitive as ending all of them: the password, or a recent sign-in.
+    let fields = match form.into_fields(FORM, Default::default()) {
+        Ok(fields) => fields,
+        Err(flash) => return see_other_with(&state, "/profile", &flash),
+    };
+    let confirmed = state
+        .reauth()
+        .from(&client)
+        .confirm(&current.user, &current.signed_in.sid, &fields)
+        .await;
+    if let Err(error) = confirmed {
+        let flash = feedback::rejected(FORM, error, Default::default());
+        return see_other_with(&state, "/profile", &flash);
     }
     match state
         .tokens
@@ -75,6 +90,7 @@ pub async fn end_others(
     };
     let confirmed = state
         .reauth()
+        .from(&client)
         .confirm(&current.user, &current.signed_in.sid, &fields)
         .await;
     if let Err(error) = confirmed {

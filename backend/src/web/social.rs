@@ -103,7 +103,11 @@ pub async fn start(
     let label = provider.config().label.clone();
     let (link_to, reauth) = if query.link.is_some() || query.reauth.is_some() {
         match state.browser.sessions.current(&session).await {
+            // Only accounts without a password confirm with a provider: the others type it.
             Ok(Some(current)) if query.reauth.is_some() => {
+                if current.user.password_hash.is_some() {
+                    return see_other("/profile");
+                }
                 (None, Some((current.user.id, current.signed_in.sid)))
             }
             Ok(Some(current)) => (Some(current.user.id), None),
@@ -129,6 +133,13 @@ pub async fn start(
     }
     if matches!(*provider, Provider::Oidc(_)) {
         request = request.add_extra_param("nonce", nonce.secret());
+        if reauth.is_some() {
+            // A proof of identity must be fresh: the provider asks again even when the
+            // browser is still signed in there (OIDC Core 3.1.2.1).
+            request = request
+                .add_extra_param("prompt", "login")
+                .add_extra_param("max_age", "0");
+        }
     }
     let (url, csrf) = request.url();
     let pending = Pending {
@@ -391,6 +402,7 @@ pub async fn unlink(
     };
     let confirmed = state
         .reauth()
+        .from(&client)
         .confirm(&current.user, &current.signed_in.sid, &fields)
         .await;
     if let Err(error) = confirmed {

@@ -84,6 +84,53 @@ async fn sensitive_actions_need_a_recent_sign_in_or_the_password(app: TestApp) {
     assert_eq!(status, 200, "{body}");
     // The password renewed the proof: the next action within the window needs none.
     assert_eq!(revoke_others(&app, &login, json!({})).await.0, 200);
+    // The wrong password is on the owner's activity list.
+    let events = app.events(Some(id)).await;
+    assert!(events.contains(&(
+        "sign_in_failed".to_owned(),
+        Some("reauthentication".to_owned())
+    )));
+
+    // Ending one other sign-in is as sensitive as ending all: a stolen token cannot end
+    // the owner's sign-ins one by one. Ending one's own needs nothing.
+    let other: Value = app.login("rea", GOOD_PASSWORD).await.json().await.unwrap();
+    let other_sid = app
+        .state
+        .tokens
+        .codec()
+        .decode(bearer(&other), chrono::Utc::now().timestamp())
+        .unwrap()
+        .sid;
+    age_proof(&app, id, 601).await;
+    let end = |who: &Value, sid: &str, body: Value| {
+        app.client
+            .delete(app.url(&format!("/api/auth/sessions/{sid}/")))
+            .bearer_auth(bearer(who).to_owned())
+            .json(&body)
+            .send()
+    };
+    let own_sid = app
+        .state
+        .tokens
+        .codec()
+        .decode(bearer(&login), chrono::Utc::now().timestamp())
+        .unwrap()
+        .sid;
+    assert_eq!(
+        end(&login, &other_sid, json!({})).await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        end(&login, &other_sid, json!({"password": GOOD_PASSWORD}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        end(&login, &own_sid, json!({})).await.unwrap().status(),
+        204
+    );
 
     // An account without a password cannot send one: a fresh sign-in is its proof.
     let social = app.register("soc", "").await;
@@ -435,4 +482,27 @@ async fn queued_mail_to_a_deleted_account_is_dropped() {
     let res = delete_account(&app, &login, json!({"password": GOOD_PASSWORD})).await;
     assert_eq!(res.status(), 204);
     assert_eq!(rows().await, 0);
+}
+
+/// Passwords are never trimmed, so one with spaces around it still confirms an action.
+#[tokio::test]
+async fn a_password_with_spaces_confirms_deletion() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let password = "  spacious-meadow-lantern-8  ";
+    let res = app
+        .post_json(
+            "/api/auth/register/",
+            &json!({"username": "spacey", "password1": password, "password2": password}),
+        )
+        .await;
+    let (status, login) = status_and_json(res).await;
+    assert_eq!(status, 201, "{login}");
+    let res = delete_account(&app, &login, json!({"password": password.trim()})).await;
+    assert_eq!(
+        res.status(),
+        400,
+        "the trimmed password is another password"
+    );
+    let res = delete_account(&app, &login, json!({"password": password})).await;
+    assert_eq!(res.status(), 204);
 }

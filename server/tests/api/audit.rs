@@ -293,6 +293,23 @@ async fn rate_limit_refusals_are_recorded_once_a_minute() {
         2,
         "{kinds:?}"
     );
+    // An unknown name's refusals are recorded the same way, without an account, so that
+    // the refusal takes as long whether or not the name exists.
+    for i in 0..4 {
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .header("x-forwarded-for", format!("10.0.1.{i}"))
+            .json(&json!({"username": "nobody-here", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let anonymous = app.event_kinds(None).await;
+    assert_eq!(
+        anonymous.iter().filter(|k| *k == "rate_limited").count(),
+        1,
+        "{anonymous:?}"
+    );
 }
 
 /// A change whose transaction rolls back leaves no event: a password change through an

@@ -344,7 +344,11 @@ async fn an_ended_sign_in_is_seen_by_another_instance() {
 /// longer listed; one in use refreshes as usual.
 #[tokio::test]
 async fn an_idle_sign_in_can_no_longer_refresh() {
-    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.session_idle_timeout = 600).await;
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.jwt_access_token_lifetime = 300;
+        s.session_idle_timeout = 600;
+    })
+    .await;
     let idle = app.register("jon", "").await;
     let busy = login_as_firefox(&app, "jon").await;
     let user_id = idle["user"]["pk"].as_i64().unwrap();
@@ -395,4 +399,21 @@ async fn last_use_is_not_written_on_every_request() {
         "the row moved back 90 s, and no request wrote it again: this instance wrote it \
          at sign-in, under a minute ago"
     );
+}
+
+/// An idle limit no longer than an access token lives is refused at start: a client that
+/// refreshes only when its access token expires would always be idle.
+#[test]
+fn an_idle_timeout_shorter_than_an_access_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = crate::helpers::settings(dir.path(), None);
+    s.jwt_access_token_lifetime = 600;
+    s.session_idle_timeout = 660;
+    let error = backend::config::Config::from_settings(s.clone()).unwrap_err();
+    assert!(
+        error.to_string().contains("SESSION_IDLE_TIMEOUT"),
+        "{error}"
+    );
+    s.session_idle_timeout = 661;
+    assert!(backend::config::Config::from_settings(s).is_ok());
 }
