@@ -28,6 +28,10 @@ pub enum AccountError {
     /// (`REAUTH_MAX_AGE`): send the password with it, or sign in again.
     #[error("re-authentication required")]
     ReauthenticationRequired,
+    /// The sign-in making the request ended while it was being handled (signed out, ended
+    /// from another sign-in, or the account deleted by a racing request).
+    #[error("the sign-in has ended")]
+    SignInEnded,
     /// The flow needs mail and this server sends none (`EMAIL_URL=none`).
     #[error("mail is switched off on this server")]
     MailUnavailable,

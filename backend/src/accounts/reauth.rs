@@ -60,8 +60,9 @@ impl<'a> Reauth<'a> {
     /// `REAUTH_MAX_AGE`.
     ///
     /// Errors: [`AccountError::Invalid`] (`password`: [`WRONG_PASSWORD`]),
-    /// [`AccountError::ReauthenticationRequired`] (no password and the proof is older, or
-    /// the sign-in has ended), [`AccountError::RateLimited`], [`AccountError::Internal`].
+    /// [`AccountError::ReauthenticationRequired`] (no password and the proof is older),
+    /// [`AccountError::SignInEnded`] (the sign-in ended meanwhile),
+    /// [`AccountError::RateLimited`], [`AccountError::Internal`].
     pub async fn confirm(
         &self,
         user: &User,
@@ -76,7 +77,7 @@ impl<'a> Reauth<'a> {
             Some(password) if user.password_hash.is_some() => {
                 self.check_password(user, &password).await?;
                 if !mark_authenticated(self.db, sid, user.id, now).await? {
-                    return Err(AccountError::ReauthenticationRequired);
+                    return Err(AccountError::SignInEnded);
                 }
                 Ok(())
             }
@@ -86,7 +87,8 @@ impl<'a> Reauth<'a> {
                 let max_age = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
                 match authenticated_at(self.db, sid, user.id).await? {
                     Some(at) if now - at <= max_age => Ok(()),
-                    _ => Err(AccountError::ReauthenticationRequired),
+                    Some(_) => Err(AccountError::ReauthenticationRequired),
+                    None => Err(AccountError::SignInEnded),
                 }
             }
         }

@@ -8,7 +8,7 @@ use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
 use crate::client::Client;
 use crate::config::EmailVerification;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::users::{self, User, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
 
@@ -150,7 +150,15 @@ pub async fn start_sign_in(
     rehash: Option<&str>,
 ) -> Result<TokenPair, AccountError> {
     users::record_login(db, user.id, rehash).await?;
-    let pair = tokens.sign_in(user.id, origin).await?;
+    let pair = match tokens.sign_in(user.id, origin).await {
+        Ok(pair) => pair,
+        // The account was deleted between the password check and now: no account, the
+        // answer any other sign-in without one gets.
+        Err(DbError::Query(sqlx::Error::Database(e))) if e.is_foreign_key_violation() => {
+            return Err(AccountError::invalid(NON_FIELD_ERRORS, BAD_CREDENTIALS));
+        }
+        Err(error) => return Err(error.into()),
+    };
     tracing::info!(
         user_id = user.id,
         method = %origin.method,

@@ -265,6 +265,8 @@ impl From<AccountError> for ApiError {
                 ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into())
             }
             AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
+            // What the same request gets once the revocation is known: the token's 401.
+            AccountError::SignInEnded => ApiError::BearerNotValid(JwtError::Invalid),
             AccountError::MailUnavailable => ApiError::Detail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "This server sends no e-mail, so this cannot be done here.".into(),

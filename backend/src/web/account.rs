@@ -49,15 +49,24 @@ pub async fn reauthenticate(
         Ok(()) => Flash {
             form: FORM.into(),
             notice: Some(format!(
-                "Thank you. For the next {} minutes you can make sensitive changes without \
-                 your password.",
-                state.config.reauth_max_age.as_secs() / 60
+                "Thank you. For the next {} you can make sensitive changes without your \
+                 password.",
+                reauth_window(&state)
             )),
             ..Flash::default()
         },
         Err(error) => feedback::rejected(FORM, error, Default::default()),
     };
     see_other_with(&state, "/profile", &flash)
+}
+
+/// How long a proof of identity lasts, in words (`10 minutes`, `30 seconds`).
+pub(super) fn reauth_window(state: &AppState) -> String {
+    let window = state.config.reauth_max_age;
+    match window.as_secs() {
+        secs @ 0..=59 => format!("{secs} seconds"),
+        _ => crate::mail::templates::in_words(window),
+    }
 }
 
 /// `POST /profile/delete`: deletes the account (password required when it has one; an

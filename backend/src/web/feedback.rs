@@ -84,6 +84,9 @@ pub fn rejected(form: &str, error: AccountError, values: BTreeMap<String, String
         AccountError::Invalid(errors) => flash.errors = errors.into_map(),
         AccountError::RateLimited(limited) => flash.notice = Some(wait_message(limited)),
         AccountError::LinkNotValid => flash.notice = Some(LINK_NOT_VALID.into()),
+        AccountError::SignInEnded => {
+            flash.notice = Some("This sign-in has ended. Please sign in again.".into());
+        }
         AccountError::ReauthenticationRequired => {
             flash.notice = Some(
                 "For your security, confirm it is you: enter your password (or sign in again \

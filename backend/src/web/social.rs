@@ -338,8 +338,8 @@ async fn confirm_identity(
             &Flash {
                 form: "reauth".into(),
                 notice: Some(format!(
-                    "Thank you. For the next {} minutes you can make sensitive changes.",
-                    state.config.reauth_max_age.as_secs() / 60
+                    "Thank you. For the next {} you can make sensitive changes.",
+                    super::account::reauth_window(state)
                 )),
                 ..Flash::default()
             },

@@ -506,3 +506,59 @@ async fn a_password_with_spaces_confirms_deletion() {
     let res = delete_account(&app, &login, json!({"password": password})).await;
     assert_eq!(res.status(), 204);
 }
+
+/// A sign-in that ends while a sensitive request is handled (here: ended on another
+/// instance that this one has not heard from yet) gets the token's 401, not a request to
+/// re-authenticate that could never succeed.
+#[tokio::test]
+async fn a_sign_in_ended_meanwhile_gets_the_tokens_401() {
+    let first = TestApp::spawn(Engine::Postgres).await;
+    let database_url = first.state.config.database_url.clone();
+    let second = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.database_url = Some(database_url.clone());
+        s.revocation_sync_interval_ms = 3_600_000;
+    })
+    .await;
+    let stale = first.register("ended", "").await;
+    let keeper: Value = first
+        .login("ended", GOOD_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revoke_others(&first, &keeper, json!({})).await.0, 200);
+    let (status, body) =
+        status_and_json(delete_account(&second, &stale, json!({"password": GOOD_PASSWORD})).await)
+            .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "token_not_valid");
+    // Nothing was deleted.
+    assert_eq!(first.login("ended", GOOD_PASSWORD).await.status(), 200);
+}
+
+/// An account deleted between a sign-in's password check and its new sign-in: the answer
+/// is the usual bad-credentials 400, not a 500.
+#[tokio::test]
+async fn signing_in_to_an_account_deleted_meanwhile_is_refused_cleanly() {
+    use backend::auth::sign_ins::{Channel, SignInOrigin};
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let login = app.register("gone", "").await;
+    let user = backend::users::find_by_id(&app.state.db, pk(&login))
+        .await
+        .unwrap()
+        .unwrap();
+    app.execute("DELETE FROM users WHERE id = $1", user.id)
+        .await;
+    let client = backend::client::Client::at(std::net::IpAddr::from([127, 0, 0, 1]));
+    let origin = SignInOrigin::new("password", Channel::Api, &client);
+    let outcome =
+        backend::accounts::start_sign_in(&app.state.db, &app.state.tokens, &user, &origin, None)
+            .await;
+    match outcome {
+        Err(backend::accounts::AccountError::Invalid(errors)) => {
+            let text = format!("{errors:?}");
+            assert!(text.contains(backend::accounts::BAD_CREDENTIALS), "{text}");
+        }
+        other => panic!("expected bad credentials, got {other:?}"),
+    }
+}
