@@ -15,6 +15,8 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+use super::django_hashers::{self, DjangoHash};
+
 /// OWASP's recommended argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
 /// argon2id passes over memory (`t`); OWASP's value for 19 MiB.
@@ -228,6 +230,25 @@ fn verify_with(
     known: bool,
     memory: &mut [Block],
 ) -> Result<Verification, PasswordError> {
+    // A hash imported from Django is checked as Django made it, then replaced by ours.
+    let (stored, imported) = match django_hashers::classify(stored) {
+        DjangoHash::Other => (stored, false),
+        DjangoHash::Unusable => return Ok(Verification::Invalid),
+        DjangoHash::Known("argon2") => match django_hashers::argon2_phc(stored) {
+            Some(phc) => (phc, true),
+            None => return Ok(Verification::Invalid),
+        },
+        DjangoHash::Known(_) => {
+            let matches = django_hashers::verify(password, stored) == Some(true);
+            if !matches || !known {
+                return Ok(Verification::Invalid);
+            }
+            let rehash = hash_with(params, password, memory)?;
+            return Ok(Verification::Valid {
+                rehash: Some(rehash),
+            });
+        }
+    };
     // Anything unparseable (e.g. a hash imported from elsewhere) never matches.
     let Some((stored_params, argon2, salt_bytes, expected)) = parse_phc(stored) else {
         return Ok(Verification::Invalid);
@@ -251,7 +272,8 @@ fn verify_with(
     if !matches || !known {
         return Ok(Verification::Invalid);
     }
-    let current = stored.starts_with("$argon2id$v=19$")
+    let current = !imported
+        && stored.starts_with("$argon2id$v=19$")
         && stored_params.m_cost() == params.m_cost()
         && stored_params.t_cost() == params.t_cost()
         && stored_params.p_cost() == params.p_cost();
@@ -283,6 +305,47 @@ fn parse_phc(stored: &str) -> Option<(Params, Argon2<'static>, SaltBytes, Output
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Users imported from Django sign in with their old passwords, whatever Django hashed
+    /// them with; the answer carries our argon2id hash to store instead.
+    #[tokio::test]
+    async fn django_hashes_verify_and_are_replaced() {
+        use crate::auth::django_hashers::tests::{ARGON2, PBKDF2_SHA256};
+        let passwords = Passwords::new(1);
+        for stored in [PBKDF2_SHA256, ARGON2] {
+            match passwords
+                .verify("correct horse", Some(stored))
+                .await
+                .unwrap()
+            {
+                Verification::Valid { rehash: Some(new) } => {
+                    assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
+                    assert_eq!(
+                        passwords.verify("correct horse", Some(&new)).await.unwrap(),
+                        Verification::Valid { rehash: None }
+                    );
+                }
+                other => panic!("{stored}: {other:?}"),
+            }
+            assert_eq!(
+                passwords
+                    .verify("correct horsE", Some(stored))
+                    .await
+                    .unwrap(),
+                Verification::Invalid
+            );
+        }
+        // Django's unusable password never matches, not even itself.
+        let unusable = "!dCT1mDbvZX9WHlFyBmG6Ya9WV4yZdCpWhHt1A0Ck";
+        assert_eq!(
+            passwords.verify(unusable, Some(unusable)).await.unwrap(),
+            Verification::Invalid
+        );
+        assert_eq!(
+            passwords.verify("", Some(unusable)).await.unwrap(),
+            Verification::Invalid
+        );
+    }
 
     #[tokio::test]
     async fn hashes_with_argon2id_at_owasp_parameters() {
