@@ -12,6 +12,7 @@ use crate::accounts;
 use crate::browser::flash::Flash;
 use crate::browser::sessions::Current;
 use crate::client::Client;
+use crate::input::Fields;
 use crate::state::AppState;
 
 /// The signed-in user of a profile form, or where to send the browser instead: the
@@ -29,6 +30,34 @@ pub(super) async fn signed_in_on_profile(
             state,
             "/profile",
             &feedback::failure(form, error.into()),
+        )),
+    }
+}
+
+/// The fields of `current`'s sensitive profile form `form` once it is confirmed who sends
+/// them (the `password` with it, or a recent sign-in: `Reauth::confirm`), or the profile
+/// with `form`'s feedback (an unreadable body, a wrong password, "confirm it is you").
+pub(super) async fn confirmed_fields(
+    state: &AppState,
+    client: &Client,
+    current: &Current,
+    form: &str,
+    input: FormInput,
+) -> Result<Fields, Response> {
+    let fields = input
+        .into_fields(form, Default::default())
+        .map_err(|flash| see_other_with(state, "/profile", &flash))?;
+    let confirmed = state
+        .reauth()
+        .from(client)
+        .confirm(&current.user, &current.signed_in.sid, &fields)
+        .await;
+    match confirmed {
+        Ok(()) => Ok(fields),
+        Err(error) => Err(see_other_with(
+            state,
+            "/profile",
+            &feedback::rejected(form, error, Default::default()),
         )),
     }
 }

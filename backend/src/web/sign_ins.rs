@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::feedback::{self, FormInput, TRY_AGAIN};
-use super::profile::signed_in_on_profile;
+use super::feedback::{FormInput, TRY_AGAIN};
+use super::profile::{confirmed_fields, signed_in_on_profile};
 use super::redirect::see_other_with;
 use crate::auth::tokens::EndSignInError;
 use crate::browser::flash::Flash;
@@ -45,18 +45,8 @@ pub async fn end(
         return back(&state, "That is this browser: use \"Sign out\" to end it.");
     }
     // As sensitive as ending all of them: the password, or a recent sign-in.
-    let fields = match form.into_fields(FORM, Default::default()) {
-        Ok(fields) => fields,
-        Err(flash) => return see_other_with(&state, "/profile", &flash),
-    };
-    let confirmed = state
-        .reauth()
-        .from(&client)
-        .confirm(&current.user, &current.signed_in.sid, &fields)
-        .await;
-    if let Err(error) = confirmed {
-        let flash = feedback::rejected(FORM, error, Default::default());
-        return see_other_with(&state, "/profile", &flash);
+    if let Err(redirect) = confirmed_fields(&state, &client, &current, FORM, form).await {
+        return redirect;
     }
     match state
         .tokens
@@ -84,18 +74,8 @@ pub async fn end_others(
         Ok(current) => current,
         Err(redirect) => return redirect,
     };
-    let fields = match form.into_fields(FORM, Default::default()) {
-        Ok(fields) => fields,
-        Err(flash) => return see_other_with(&state, "/profile", &flash),
-    };
-    let confirmed = state
-        .reauth()
-        .from(&client)
-        .confirm(&current.user, &current.signed_in.sid, &fields)
-        .await;
-    if let Err(error) = confirmed {
-        let flash = feedback::rejected(FORM, error, Default::default());
-        return see_other_with(&state, "/profile", &flash);
+    if let Err(redirect) = confirmed_fields(&state, &client, &current, FORM, form).await {
+        return redirect;
     }
     let ended = state
         .tokens

@@ -11,8 +11,9 @@ use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::feedback::{self, FormInput, TRY_AGAIN};
+use super::feedback::{FormInput, TRY_AGAIN};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
+use super::profile::confirmed_fields;
 use super::redirect::{see_other, see_other_with};
 use super::WebError;
 use crate::accounts;
@@ -396,18 +397,8 @@ pub async fn unlink(
         Err(error) => return WebError::from(error).into_response(),
     };
     // A sensitive change: confirmed by the password sent with it, or a recent sign-in.
-    let fields = match form.into_fields("profile", Default::default()) {
-        Ok(fields) => fields,
-        Err(flash) => return see_other_with(&state, "/profile", &flash),
-    };
-    let confirmed = state
-        .reauth()
-        .from(&client)
-        .confirm(&current.user, &current.signed_in.sid, &fields)
-        .await;
-    if let Err(error) = confirmed {
-        let flash = feedback::rejected("profile", error, Default::default());
-        return see_other_with(&state, "/profile", &flash);
+    if let Err(redirect) = confirmed_fields(&state, &client, &current, "profile", form).await {
+        return redirect;
     }
     let label = state
         .social

@@ -513,12 +513,7 @@ async fn a_password_with_spaces_confirms_deletion() {
 #[tokio::test]
 async fn a_sign_in_ended_meanwhile_gets_the_tokens_401() {
     let first = TestApp::spawn(Engine::Postgres).await;
-    let database_url = first.state.config.database_url.clone();
-    let second = TestApp::spawn_with(Engine::Sqlite, |s| {
-        s.database_url = Some(database_url.clone());
-        s.revocation_sync_interval_ms = 3_600_000;
-    })
-    .await;
+    let second = TestApp::spawn_beside(&first, |s| s.revocation_sync_interval_ms = 3_600_000).await;
     let stale = first.register("ended", "").await;
     let keeper: Value = first
         .login("ended", GOOD_PASSWORD)

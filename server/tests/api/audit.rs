@@ -317,12 +317,7 @@ async fn rate_limit_refusals_are_recorded_once_a_minute() {
 #[tokio::test]
 async fn no_event_without_its_change() {
     let first = TestApp::spawn(Engine::Postgres).await;
-    let database_url = first.state.config.database_url.clone();
-    let second = TestApp::spawn_with(Engine::Sqlite, |s| {
-        s.database_url = Some(database_url.clone());
-        s.revocation_sync_interval_ms = 3_600_000;
-    })
-    .await;
+    let second = TestApp::spawn_beside(&first, |s| s.revocation_sync_interval_ms = 3_600_000).await;
     let stale = first.register("rol", "").await;
     let keeper: Value = first
         .login("rol", GOOD_PASSWORD)

@@ -133,6 +133,17 @@ impl TestApp {
         }
     }
 
+    /// A second instance on `first`'s (PostgreSQL) database, with settings adjusted by
+    /// `customise`: what several stateless instances behind one proxy look like.
+    pub async fn spawn_beside(first: &TestApp, customise: impl FnOnce(&mut Settings)) -> TestApp {
+        let database_url = first.state.config.database_url.clone();
+        Self::spawn_with(Engine::Sqlite, move |s| {
+            s.database_url = Some(database_url);
+            customise(s);
+        })
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -281,12 +281,7 @@ async fn the_profile_page_lists_and_ends_other_sign_ins(app: TestApp) {
 async fn an_ended_sign_in_is_seen_by_another_instance() {
     let first =
         TestApp::spawn_with(Engine::Postgres, |s| s.revocation_sync_interval_ms = 100).await;
-    let database_url = first.state.config.database_url.clone();
-    let second = TestApp::spawn_with(Engine::Sqlite, |s| {
-        s.database_url = Some(database_url.clone());
-        s.revocation_sync_interval_ms = 100;
-    })
-    .await;
+    let second = TestApp::spawn_beside(&first, |s| s.revocation_sync_interval_ms = 100).await;
     let phone = first.register("ivy", "").await;
     let laptop = login_as_firefox(&first, "ivy").await;
     // A use through an instance that has not written this sign-in's last use for a minute
