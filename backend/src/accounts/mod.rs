@@ -31,8 +31,6 @@ pub use password_reset::{
     request_password_reset, reset_link_is_live, reset_password, uid_of, INVALID_LINK,
 };
 pub use profile::update_profile;
-pub use reauth::{
-    mark_authenticated, password_typed, Reauth, WRONG_PASSWORD as REAUTH_WRONG_PASSWORD,
-};
+pub use reauth::{mark_authenticated, password_typed, Reauth};
 pub use sign_in::{sign_in_with_password, start_sign_in, BAD_CREDENTIALS};
 pub use sign_up::{create, sign_up, CreateError, Role, SignedUp};
