@@ -23,6 +23,7 @@ pub mod client;
 pub mod client_ip;
 pub mod config;
 pub mod db;
+pub mod django_import;
 pub mod input;
 pub mod mail;
 pub mod secret;

@@ -87,6 +87,7 @@ impl AppState {
                 reuse_grace_secs: secs(config.jwt_refresh_reuse_grace),
                 rotate_refresh_tokens: config.jwt_rotate_refresh_tokens,
                 idle_timeout_secs: config.session_idle_timeout.map(secs),
+                legacy_refresh_until: config.legacy_refresh_until.map(|t| t.timestamp()),
             },
             db.clone(),
             user_cache.clone(),
@@ -169,6 +170,9 @@ impl AppState {
                     let retention = state.config.audit_retention_days;
                     if let Err(error) = crate::audit::prune(&state.db, now, retention).await {
                         tracing::warn!(%error, "could not delete old security events");
+                    }
+                    if let Err(error) = crate::auth::tokens::legacy::prune(&state.db, now).await {
+                        tracing::warn!(%error, "could not delete expired simplejwt tokens");
                     }
                     last_prune = tokio::time::Instant::now();
                 }

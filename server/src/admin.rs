@@ -1,4 +1,5 @@
-//! Administrative commands of the binary: create a superuser, (de)activate a user.
+//! Administrative commands of the binary: create a superuser, (de)activate a user, import
+//! a Django database.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -7,7 +8,7 @@ use backend::accounts::{self, rules};
 use backend::auth::password::Passwords;
 use backend::{Config, Db};
 
-use crate::cli::CreateSuperuser;
+use crate::cli::{CreateSuperuser, ImportDjango};
 
 async fn open(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url, 2)
@@ -96,4 +97,119 @@ pub async fn set_active(config: Config, username: &str, active: bool) -> anyhow:
     }
     db.close().await;
     Ok(())
+}
+
+pub async fn import_django(config: Config, args: ImportDjango) -> anyhow::Result<()> {
+    use backend::django_import::{self, ImportError};
+    let db = open(&config).await?;
+    if args.dry_run {
+        println!("Dry run: nothing will be written.");
+    }
+    let mut progress = |done: usize, total: usize| {
+        eprintln!("  accounts written: {done} of {total}");
+    };
+    let plan = match django_import::import(&db, &args.from, args.dry_run, &mut progress).await {
+        Ok(plan) => plan,
+        Err(ImportError::Clashes(clashes)) => {
+            for clash in &clashes {
+                eprintln!("clash: {clash}");
+            }
+            bail!(
+                "nothing was imported: {} clash(es) between the Django accounts and ours (above)",
+                clashes.len()
+            );
+        }
+        Err(error) => return Err(error.into()),
+    };
+    db.close().await;
+    print!("{}", summary(&plan, args.dry_run));
+    Ok(())
+}
+
+/// What an import did (or, with `dry_run`, would do), as the command prints it.
+fn summary(plan: &backend::django_import::Plan, dry_run: bool) -> String {
+    use std::fmt::Write;
+    let (new, changed) = (plan.new_accounts.len(), plan.changed_accounts.len());
+    let verb = if dry_run { "would be" } else { "were" };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Accounts: {} in Django: {new} new, {changed} changed since the last import, {} \
+         already imported and unchanged.",
+        new + changed + plan.unchanged,
+        plan.unchanged
+    );
+    let written = plan.new_accounts.iter().chain(&plan.changed_accounts);
+    let addresses = written.clone().filter(|a| a.email.is_some()).count();
+    let verified = written.clone().filter(|a| a.email_verified).count();
+    let _ = writeln!(
+        out,
+        "Addresses: {addresses} {verb} written ({verified} verified); {} secondary allauth \
+         address(es) left out (one address per account here).",
+        plan.secondary_addresses
+    );
+    let formats: Vec<String> = plan
+        .password_formats
+        .iter()
+        .map(|(format, n)| format!("{format} {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Passwords: {} (kept as they are, upgraded to argon2id at each first sign-in); {} \
+         unusable (no password, as in Django).",
+        if formats.is_empty() {
+            "none".into()
+        } else {
+            formats.join(", ")
+        },
+        plan.unusable_passwords
+    );
+    for (format, users) in &plan.unsupported_passwords {
+        let shown: Vec<&str> = users.iter().take(10).map(String::as_str).collect();
+        let more = users.len().saturating_sub(shown.len());
+        let _ = writeln!(
+            out,
+            "Not verifiable here: {} account(s) with {format} hashes must reset their \
+             password: {}{}.",
+            users.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Social links: {} new, {} already here.",
+        plan.new_links.len(),
+        plan.existing_links
+    );
+    let _ = writeln!(
+        out,
+        "Blacklisted refresh tokens: {} {verb} recorded as refused, {} skipped (expired, or \
+         recorded before).",
+        plan.revoked_tokens.len(),
+        plan.skipped_tokens
+    );
+    if !plan.missing_tables.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not in this Django database (nothing to import from them): {}.",
+            plan.missing_tables.join(", ")
+        );
+    }
+    let nothing =
+        new == 0 && changed == 0 && plan.new_links.is_empty() && plan.revoked_tokens.is_empty();
+    let _ = writeln!(
+        out,
+        "{}",
+        match (dry_run, nothing) {
+            (_, true) => "Nothing to do: everything is already imported.",
+            (true, false) => "Dry run: nothing was written.",
+            (false, false) => "Imported.",
+        }
+    );
+    out
 }

@@ -36,6 +36,22 @@ pub enum Command {
         /// The username (case-insensitive).
         username: String,
     },
+    /// Copy the users of a Django (dj-rest-auth + allauth + simplejwt) database: accounts
+    /// with their passwords, verified addresses, social links and blacklisted tokens.
+    ///
+    /// All or nothing; running it again changes only what changed in Django. See README.md,
+    /// "Moving from Django".
+    ImportDjango(ImportDjango),
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ImportDjango {
+    /// The Django database: sqlite:///path/to/db.sqlite3 or postgres://user@host/name.
+    #[arg(long = "from", value_name = "DATABASE_URL")]
+    pub from: String,
+    /// Show what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]

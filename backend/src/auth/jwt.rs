@@ -289,6 +289,43 @@ impl JwtCodec {
     }
 }
 
+/// The claims of a token simplejwt issued (the Django stack, before the switch): ours
+/// without `sid`, since simplejwt keeps no sign-in sessions.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SimplejwtClaims {
+    /// `access` or `refresh`.
+    pub token_type: TokenType,
+    /// Expiry, Unix seconds (zero leeway, as for ours).
+    pub exp: i64,
+    /// Issue time, Unix seconds.
+    pub iat: i64,
+    /// 32 lowercase hex digits (`uuid4().hex`).
+    pub jti: String,
+    /// The Django user's primary key, which the import keeps.
+    pub user_id: i64,
+    /// Present only in our tokens: a token with it is never read as simplejwt's.
+    #[serde(default)]
+    sid: Option<serde::de::IgnoredAny>,
+}
+
+impl JwtCodec {
+    /// Verifies a token that simplejwt signed with the same key and algorithm
+    /// (`JWT_SIGNING_KEY`, `JWT_ALGORITHM` set to the Django stack's `SIMPLE_JWT` values):
+    /// signature, algorithm, expiry with zero leeway, `iss`/`aud` when configured, and
+    /// simplejwt's claims with their exact types. A token carrying `sid` is ours, and is
+    /// refused here whatever else it holds.
+    pub fn decode_simplejwt(&self, token: &str, now: i64) -> Result<SimplejwtClaims, JwtError> {
+        let claims =
+            jsonwebtoken::decode::<SimplejwtClaims>(token, &self.decoding, &self.validation)
+                .map_err(|_| JwtError::Invalid)?
+                .claims;
+        if claims.sid.is_some() || claims.exp <= now || !is_token_id(&claims.jti) {
+            return Err(JwtError::Invalid);
+        }
+        Ok(claims)
+    }
+}
+
 /// 32 lowercase hex digits, like simplejwt's `uuid4().hex`.
 pub fn new_token_id() -> String {
     use rand::RngCore;
@@ -466,6 +503,33 @@ mod tests {
                 "{claim}"
             );
         }
+    }
+
+    #[test]
+    fn simplejwt_tokens_are_read_only_as_such() {
+        let c = claims(TokenType::Refresh);
+        let mut payload = serde_json::to_value(&c).unwrap();
+        payload.as_object_mut().unwrap().remove("sid");
+        let django = sign_raw(Algorithm::HS512, &payload, KEY);
+        // Not ours: no sid.
+        assert_eq!(codec().decode(&django, *NOW), Err(JwtError::Invalid));
+        let read = codec().decode_simplejwt(&django, *NOW).unwrap();
+        assert_eq!((read.user_id, read.jti.as_str()), (7, c.jti.as_str()));
+        assert_eq!(read.token_type, TokenType::Refresh);
+        // Ours is never read as simplejwt's; expiry, key and claim types still count.
+        assert!(codec().decode_simplejwt(&codec().encode(&c), *NOW).is_err());
+        assert!(codec().decode_simplejwt(&django, c.exp).is_err());
+        let other = sign_raw(
+            Algorithm::HS512,
+            &payload,
+            b"another-key-entirely-0123456789abcdef",
+        );
+        assert!(codec().decode_simplejwt(&other, *NOW).is_err());
+        let mut odd = payload.clone();
+        odd["user_id"] = serde_json::json!("1");
+        assert!(codec()
+            .decode_simplejwt(&sign_raw(Algorithm::HS512, &odd, KEY), *NOW)
+            .is_err());
     }
 
     #[test]

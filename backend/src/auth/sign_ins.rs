@@ -42,6 +42,10 @@ pub struct SignInOrigin {
     pub channel: Channel,
     /// The client that signed in.
     pub client: Client,
+    /// When the person proved who they are (Unix seconds), if before the sign-in starts: a
+    /// simplejwt sign-in carried over from the Django stack counts from its token's `iat`,
+    /// not from its exchange. `None`: now.
+    pub authenticated_at: Option<i64>,
 }
 
 impl SignInOrigin {
@@ -51,6 +55,7 @@ impl SignInOrigin {
             method: method.into(),
             channel,
             client: client.clone(),
+            authenticated_at: None,
         }
     }
 

@@ -19,6 +19,8 @@ use crate::db::{Db, DbError};
 use crate::user_cache::UserCache;
 use crate::users::User;
 
+pub mod legacy;
+
 /// Token lifetimes and rotation policy, from `JWT_*` settings (whole seconds).
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
@@ -38,6 +40,9 @@ pub struct TokenSettings {
     /// A sign-in unused for this many seconds can no longer refresh (`SESSION_IDLE_TIMEOUT`,
     /// ASVS 7.3.1); `None`: no idle limit, only the absolute one.
     pub idle_timeout_secs: Option<i64>,
+    /// Until when (Unix seconds, exclusive) tokens the Django stack's simplejwt issued are
+    /// read (`LEGACY_REFRESH_UNTIL`, see [`legacy`]); `None`: never.
+    pub legacy_refresh_until: Option<i64>,
 }
 
 /// A signed token and when it expires (for the `*_expiration` fields).
@@ -207,6 +212,20 @@ impl Tokens {
     /// Starts a sign-in session for `user_id`: a new family, recorded with how and from
     /// where it started (`origin`), and its first token pair.
     pub async fn sign_in(&self, user_id: i64, origin: &SignInOrigin) -> Result<TokenPair, DbError> {
+        Ok(self
+            .start_sign_in(user_id, origin, None)
+            .await?
+            .expect("only a legacy claim can lose"))
+    }
+
+    /// [`sign_in`](Self::sign_in), in the same transaction as claiming a simplejwt refresh
+    /// token (`legacy`): `None` when that token was claimed before (nothing is written then).
+    async fn start_sign_in(
+        &self,
+        user_id: i64,
+        origin: &SignInOrigin,
+        legacy: Option<&legacy::Claim>,
+    ) -> Result<Option<TokenPair>, DbError> {
         let now = Utc::now();
         let iat = now.timestamp();
         let sid = new_token_id();
@@ -218,12 +237,17 @@ impl Tokens {
             .in_session(&sid)
             .detail(origin.method.clone());
 
-        with_db_write!(&self.db, pool => {
+        let started = with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            if let Some(claim) = legacy {
+                if !legacy::claim!(&mut *tx, claim, user_id, &sid, iat)? {
+                    return Ok(None);
+                }
+            }
             sqlx::query(
                 "INSERT INTO token_families (id, user_id, created_at, expires_at, method, \
                      channel, user_agent, created_ip, last_used_at, authenticated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3, $3)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3, $9)",
             )
             .bind(&sid)
             .bind(user_id)
@@ -233,6 +257,7 @@ impl Tokens {
             .bind(origin.channel.as_str())
             .bind(origin.user_agent())
             .bind(origin.client.ip.to_string())
+            .bind(origin.authenticated_at.unwrap_or(iat).min(iat))
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -246,8 +271,11 @@ impl Tokens {
             .execute(&mut *tx)
             .await?;
             insert_event!(&mut *tx, &signed_in)?;
-            tx.commit().await
+            tx.commit().await.map(|()| true)
         })?;
+        if !started {
+            return Ok(None);
+        }
         signed_in.log();
         self.last_use.written(&sid, iat);
 
@@ -263,11 +291,11 @@ impl Tokens {
             )),
             expires_at: expiration(now, refresh_exp - iat),
         };
-        Ok(TokenPair {
+        Ok(Some(TokenPair {
             access,
             refresh,
             sid,
-        })
+        }))
     }
 
     /// Whether `token`, of either type, would be accepted where it is used: the one rule
@@ -285,7 +313,13 @@ impl Tokens {
     /// when the user is the reason, [`TokenError::Db`].
     pub async fn check(&self, token: &str) -> Result<Claims, TokenError> {
         let now = Utc::now().timestamp();
-        let claims = self.codec.decode(token, now)?;
+        let claims = match self.codec.decode(token, now) {
+            Ok(claims) => claims,
+            Err(refused) => {
+                let claims = self.decode_simplejwt(token, now, refused)?;
+                return self.check_simplejwt(claims).await;
+            }
+        };
         match claims.token_type {
             TokenType::Access => self.authenticate(token).await.map(|(claims, _)| claims),
             TokenType::Refresh => {
@@ -306,10 +340,19 @@ impl Tokens {
     /// Checks an access token presented as `Bearer`: signature, expiry, type, its session
     /// not revoked (in memory, no database round trip), and its user still there and active
     /// (read through the user cache). Returns the claims and the user.
+    ///
+    /// While `LEGACY_REFRESH_UNTIL` lies ahead, a simplejwt access token of an imported
+    /// account is accepted too ([`legacy`]); its claims carry an empty `sid`.
     pub async fn authenticate(&self, token: &str) -> Result<(Claims, Arc<User>), TokenError> {
-        let claims = self
-            .codec
-            .decode_typed(token, TokenType::Access, Utc::now().timestamp())?;
+        let now = Utc::now().timestamp();
+        let claims = match self.codec.decode_typed(token, TokenType::Access, now) {
+            Ok(claims) => claims,
+            Err(JwtError::Invalid) => {
+                let claims = self.decode_simplejwt(token, now, JwtError::Invalid)?;
+                return self.authenticate_simplejwt(claims).await;
+            }
+            Err(refused) => return Err(refused.into()),
+        };
         if self.revocations.is_revoked(&claims.sid) {
             return Err(JwtError::Invalid.into());
         }
@@ -395,9 +438,17 @@ impl Tokens {
     ) -> Result<Refreshed, TokenError> {
         let now = Utc::now();
         let iat = now.timestamp();
-        let claims = self
+        let claims = match self
             .codec
-            .decode_typed(refresh_token, TokenType::Refresh, iat)?;
+            .decode_typed(refresh_token, TokenType::Refresh, iat)
+        {
+            Ok(claims) => claims,
+            Err(JwtError::Invalid) => {
+                let claims = self.decode_simplejwt(refresh_token, iat, JwtError::Invalid)?;
+                return self.refresh_simplejwt(claims, client).await;
+            }
+            Err(refused) => return Err(refused.into()),
+        };
 
         let (family, state) = self.judge_refresh(&claims, iat).await?;
         let Family {
@@ -585,6 +636,10 @@ impl Tokens {
     /// and the idle timeout: a database write at most once a minute per sign-in. A failed
     /// write is logged, never the request's failure.
     pub async fn record_use(&self, sid: &str, ip: IpAddr) {
+        if sid.is_empty() {
+            // A simplejwt access token: no sign-in of ours to record the use on.
+            return;
+        }
         let now = Utc::now().timestamp();
         if let Err(error) = self.last_use.record(&self.db, sid, ip, now).await {
             tracing::warn!(%error, "recording a sign-in's last use");
@@ -690,6 +745,11 @@ impl Tokens {
         refresh_token: &str,
         client: Option<&Client>,
     ) -> Result<(), TokenError> {
+        let now = Utc::now().timestamp();
+        if let Err(refused) = self.codec.decode(refresh_token, now) {
+            let claims = self.decode_simplejwt(refresh_token, now, refused)?;
+            return self.sign_out_simplejwt(claims).await;
+        }
         let claims = self.check(refresh_token).await?;
         if claims.token_type != TokenType::Refresh {
             return Err(JwtError::WrongType.into());

@@ -138,6 +138,9 @@ pub struct Config {
     pub reauth_max_age: Duration,
     /// Days security events are kept (`AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: u32,
+    /// Until when simplejwt's tokens from before a move from Django are read
+    /// (`LEGACY_REFRESH_UNTIL`); `None`: never.
+    pub legacy_refresh_until: Option<chrono::DateTime<chrono::Utc>>,
     /// simplejwt's `ROTATE_REFRESH_TOKENS` (on by default here).
     pub jwt_rotate_refresh_tokens: bool,
     /// How long a just-rotated refresh token still yields the same successor.
@@ -397,6 +400,7 @@ impl Config {
             audit_retention_days: s.audit_retention_days,
             reauth_max_age: seconds(s.reauth_max_age),
             jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
+            legacy_refresh_until: s.legacy_refresh_until,
             jwt_refresh_reuse_grace: seconds(s.jwt_refresh_reuse_grace),
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),
             jwt_audience: s.jwt_audience.filter(|v| !v.is_empty()),

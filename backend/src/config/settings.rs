@@ -134,6 +134,14 @@ pub struct Settings {
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub audit_retention_days: u32,
 
+    /// Moving from Django: until this instant (RFC 3339, or a date meaning its 00:00 UTC),
+    /// tokens the Django stack's simplejwt issued to accounts `import-django` copied are
+    /// accepted (with JWT_SIGNING_KEY and JWT_ALGORITHM set to its SIMPLE_JWT values):
+    /// access tokens until their own expiry, refresh tokens once each, for a sign-in here.
+    /// Unset (the default): none is.
+    #[arg(long, env = "LEGACY_REFRESH_UNTIL", value_parser = legacy_refresh_until)]
+    pub legacy_refresh_until: Option<chrono::DateTime<chrono::Utc>>,
+
     /// Issue a new refresh token on every refresh and retire the old one.
     #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
     pub jwt_rotate_refresh_tokens: bool,
@@ -309,6 +317,37 @@ fn idle_timeout(value: &str) -> Result<i64, String> {
         Ok(0) => Ok(0),
         Ok(secs) if secs >= 60 => Ok(secs),
         _ => Err("0 (off) or a whole number of seconds, at least 60".into()),
+    }
+}
+
+fn legacy_refresh_until(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let value = value.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(at.to_utc());
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| "a date (2027-01-31) or an RFC 3339 time (2027-01-31T12:00:00Z)".into())
+}
+
+#[cfg(test)]
+mod legacy_refresh_until_tests {
+    use super::legacy_refresh_until;
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(
+            legacy_refresh_until("2027-01-31").unwrap().to_rfc3339(),
+            "2027-01-31T00:00:00+00:00"
+        );
+        assert_eq!(
+            legacy_refresh_until("2027-01-31T12:30:00+01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2027-01-31T11:30:00+00:00"
+        );
+        assert!(legacy_refresh_until("next week").is_err());
+        assert!(legacy_refresh_until("2027-02-30").is_err());
     }
 }
 

@@ -8,6 +8,7 @@ mod account_deletion;
 mod admin_cli;
 mod audit;
 mod auth_api;
+mod django_import;
 mod django_passwords;
 mod faults;
 mod foundation;
