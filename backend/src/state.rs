@@ -100,8 +100,17 @@ impl AppState {
         )
         .await?;
         let mailer = Arc::new(Mailer::new(db.clone(), &config.email, &config.email_from)?);
+        let passwords = Passwords::new(config.password_hash_concurrency);
+        tokio::spawn({
+            let (passwords, db) = (passwords.clone(), db.clone());
+            async move {
+                if let Err(error) = passwords.calibrate(&db).await {
+                    tracing::warn!(%error, "could not time the Django password hashes");
+                }
+            }
+        });
         Ok(AppState {
-            passwords: Passwords::new(config.password_hash_concurrency),
+            passwords,
             rate_limits: Arc::new(rate_limits),
             browser: Arc::new(Browser::new(
                 &config,

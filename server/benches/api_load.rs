@@ -7,6 +7,8 @@
 //! Run with `scripts/bench` (builds the release binary first), or:
 //! `cargo bench -p server --bench api_load -- target/release/server`
 //!
+//! Then `import-django` of 100,000 generated Django users (see `django_import.rs`).
+//!
 //! Settings: BENCH_SECONDS (per scenario, default 10), BENCH_CONCURRENCY (default 32).
 
 use std::process::{Child, Command, Stdio};
@@ -15,6 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+#[path = "support/django_import.rs"]
+mod django_import;
 
 const PASSWORD: &str = "benchmark-password-42";
 
@@ -623,6 +628,10 @@ async fn main() {
     }
     println!("  {:<40} {raw:>9} B raw {gzip:>9} B gzip", "total");
 
+    println!();
+    let moved = django_import::run(&binary).await;
+    let minute = Duration::from_secs(60);
+
     let checks = [
         ("user/ ≥ 50% of healthz", user.rate() >= 0.5 * base_rate),
         ("verify ≥ 70% of healthz", verify.rate() >= 0.7 * base_rate),
@@ -644,6 +653,23 @@ async fn main() {
         (
             "/profile JS + WASM + CSS ≤ 180 KB gzip",
             gzip > 0 && gzip <= 180 * 1000,
+        ),
+        (
+            "import-django: 100,000 users into SQLite < 60 s",
+            moved.sqlite < minute,
+        ),
+        (
+            "import-django: 100,000 users into PostgreSQL < 60 s",
+            moved.postgres.is_some_and(|d| d < minute),
+        ),
+        (
+            "import-django again: nothing to do, < 60 s",
+            moved.idempotent && moved.again < minute,
+        ),
+        (
+            "wrong password: Django-hashed account and unknown name, one answer, medians within 10%",
+            moved.refusals_same
+                && close(moved.refusals[0], moved.refusals[1], moved.refusals[0] / 10),
         ),
         (
             "no errors",

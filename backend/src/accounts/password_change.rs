@@ -31,9 +31,9 @@ const NEW_PASSWORD_MAX_CHARS: usize = 128;
 /// Django's messages; a wrong old password hides any problem with the new ones; new-password
 /// problems are reported under `new_password2`), then, in one transaction, stores the new
 /// hash, revokes every token family of the user except `keep_sid` (the sign-in making the
-/// change; empty for a simplejwt access token, which names none), ends the account's password reset links and pending address change, and queues the "your password was
-/// changed" mail. Guesses at the old password
-/// count against the account's sign-in budget.
+/// change; empty for a simplejwt access token, which names none), ends the account's
+/// password reset links and pending address change, and queues the "your password was
+/// changed" mail. Guesses at the old password count against the account's sign-in budget.
 ///
 /// Errors: [`AccountError::Invalid`], [`AccountError::RateLimited`],
 /// [`AccountError::Internal`].

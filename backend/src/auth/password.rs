@@ -7,7 +7,9 @@
 //! instead of growing with every thread that ever hashed (the allocator keeps freed blocks
 //! per thread).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -43,6 +45,9 @@ pub enum PasswordError {
     /// The hashing threads are gone (stopped or panicked), so the job got no answer.
     #[error("password hashing threads are gone")]
     Closed,
+    /// Reading the stored hashes to calibrate against failed.
+    #[error("reading stored password hashes: {0}")]
+    Calibration(String),
 }
 
 /// The result of checking a password.
@@ -70,7 +75,8 @@ enum Work {
 
 enum Done {
     Hashed(String),
-    Verified(Verification),
+    /// The verdict, and how long the hashing thread computed it.
+    Verified(Verification, Duration),
 }
 
 struct Job {
@@ -86,6 +92,12 @@ pub struct Passwords {
     /// Verified against when the user does not exist, so that an unknown username costs the
     /// same time as a wrong password and cannot be told apart by timing.
     dummy_hash: Arc<str>,
+    /// The longest a Django hash took to check (nanoseconds of one hashing thread): every
+    /// check lasts at least this long, so that an account still on its Django hash (PBKDF2
+    /// at 600,000 iterations takes several times our argon2id) answers a wrong password no
+    /// slower than an unknown name or an account on argon2id does. Zero when no Django hash
+    /// was checked since start-up (see [`calibrate`](Passwords::calibrate)).
+    floor_nanos: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -128,6 +140,7 @@ impl Passwords {
         Passwords {
             jobs,
             dummy_hash: dummy_hash.into(),
+            floor_nanos: Arc::default(),
         }
     }
 
@@ -148,25 +161,75 @@ impl Passwords {
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         match self.run(Work::Hash(password.to_owned())).await? {
             Done::Hashed(hash) => Ok(hash),
-            Done::Verified(_) => unreachable!("a hash job returns a hash"),
+            Done::Verified(..) => unreachable!("a hash job returns a hash"),
         }
     }
 
     /// Checks `password` against `stored` (`None`: no such user, or no password set).
+    ///
+    /// Takes at least as long as the slowest Django hash checked so far (the hashing thread
+    /// computes, then the caller waits out the rest without holding a thread), so the time
+    /// of a refusal does not tell an unknown name, an argon2id account and an imported
+    /// account apart.
     pub async fn verify(
         &self,
         password: &str,
         stored: Option<&str>,
     ) -> Result<Verification, PasswordError> {
+        let django =
+            stored.is_some_and(|s| matches!(django_hashers::classify(s), DjangoHash::Known(_)));
         let work = Work::Verify {
             password: password.to_owned(),
             known: stored.is_some(),
             stored: stored.unwrap_or(&self.dummy_hash).to_owned(),
         };
-        match self.run(work).await? {
-            Done::Verified(verification) => Ok(verification),
+        let (verification, took) = match self.run(work).await? {
+            Done::Verified(verification, took) => (verification, took),
             Done::Hashed(_) => unreachable!("a verify job returns a verification"),
+        };
+        let took_nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        if django {
+            self.floor_nanos.fetch_max(took_nanos, Ordering::Relaxed);
         }
+        let floor = self.floor_nanos.load(Ordering::Relaxed);
+        if floor > took_nanos {
+            tokio::time::sleep(Duration::from_nanos(floor - took_nanos)).await;
+        }
+        Ok(verification)
+    }
+
+    /// Sets the floor of [`verify`](Self::verify) from the Django hashes still stored (the
+    /// slowest of each format), so that it holds from the first sign-in after a start.
+    /// A few hundred milliseconds of one hashing thread when there are any; nothing otherwise.
+    pub async fn calibrate(&self, db: &crate::db::Db) -> Result<(), PasswordError> {
+        for format in [
+            "pbkdf2_sha256",
+            "pbkdf2_sha1",
+            "argon2",
+            "bcrypt_sha256",
+            "scrypt",
+        ] {
+            // The longest text is (nearly always) the highest cost: more iteration digits.
+            let sample: Option<(String,)> = crate::db::with_db!(db, pool => {
+                sqlx::query_as(
+                    "SELECT password_hash FROM users WHERE password_hash LIKE $1 \
+                     ORDER BY LENGTH(password_hash) DESC, password_hash DESC LIMIT 1",
+                )
+                .bind(format!("{format}$%"))
+                .fetch_optional(pool)
+                .await
+            })
+            .map_err(|e| PasswordError::Calibration(e.to_string()))?;
+            if let Some((hash,)) = sample {
+                self.verify("calibration", Some(&hash)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The current floor of [`verify`](Self::verify).
+    pub fn floor(&self) -> Duration {
+        Duration::from_nanos(self.floor_nanos.load(Ordering::Relaxed))
     }
 }
 
@@ -182,7 +245,11 @@ fn worker(queue: flume::Receiver<Job>, params: Params, mut memory: Vec<Block>) {
                 password,
                 stored,
                 known,
-            } => verify_with(&params, &password, &stored, known, &mut memory).map(Done::Verified),
+            } => {
+                let started = Instant::now();
+                verify_with(&params, &password, &stored, known, &mut memory)
+                    .map(|verdict| Done::Verified(verdict, started.elapsed()))
+            }
         };
         let _ = job.reply.send(result);
     }
@@ -305,6 +372,32 @@ fn parse_phc(stored: &str) -> Option<(Params, Argon2<'static>, SaltBytes, Output
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once a Django hash was checked, no check is quicker than it was: not an unknown
+    /// name's (the dummy hash), not a wrong password on argon2id.
+    #[tokio::test]
+    async fn refusals_last_as_long_as_the_slowest_django_hash() {
+        use crate::auth::django_hashers::tests::PBKDF2_SHA256;
+        let passwords = Passwords::new(1);
+        assert_eq!(passwords.floor(), Duration::ZERO);
+        passwords
+            .verify("wrong", Some(PBKDF2_SHA256))
+            .await
+            .unwrap();
+        let floor = passwords.floor();
+        assert!(floor > Duration::ZERO);
+        let started = Instant::now();
+        let verdict = passwords.verify("wrong", None).await.unwrap();
+        assert_eq!(verdict, Verification::Invalid);
+        assert!(started.elapsed() >= floor);
+        // A slower Django hash raises it; a quicker one does not lower it.
+        passwords.floor_nanos.store(1, Ordering::Relaxed);
+        passwords
+            .verify("wrong", Some(PBKDF2_SHA256))
+            .await
+            .unwrap();
+        assert!(passwords.floor() > Duration::from_nanos(1));
+    }
 
     /// Users imported from Django sign in with their old passwords, whatever Django hashed
     /// them with; the answer carries our argon2id hash to store instead.

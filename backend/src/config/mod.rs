@@ -371,6 +371,16 @@ impl Config {
                 access: s.jwt_access_token_lifetime,
             });
         }
+        if let Some(until) = s.legacy_refresh_until {
+            let days = (until - chrono::Utc::now()).num_days();
+            if days > 90 {
+                warnings.push(format!(
+                    "LEGACY_REFRESH_UNTIL is {days} days away: simplejwt's refresh tokens live \
+                     7 days by default, so a date soon after the switch plus their lifetime \
+                     is enough"
+                ));
+            }
+        }
         if email == crate::mail::Transport::Disabled {
             if s.account_email_verification == EmailVerification::Mandatory {
                 return Err(ConfigError::VerificationWithoutMail);

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use super::ImportError;
@@ -198,9 +198,13 @@ pub async fn read(url: &str) -> Result<DjangoData, ImportError> {
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
         )
     } else {
+        // Read-only sessions: the import can never change Django's database.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| ImportError::Source(e.to_string()))?
+            .options([("default_transaction_read_only", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(1)
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(source)?;
         read_all!(

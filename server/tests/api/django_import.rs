@@ -263,6 +263,28 @@ async fn moves_without_signing_anyone_out(engine: Engine) {
         .await
         .contains(&"refresh_token_reuse".to_owned()));
 
+    // A wrong password on an account still on its Django hash (PBKDF2 at 600,000
+    // iterations) is answered no sooner than an unknown name: timing tells them not apart.
+    let attempt = |name: &'static str| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            assert_eq!(app.login(name, "not the password").await.status(), 400);
+            started.elapsed()
+        }
+    };
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..3 {
+        known.push(attempt("alice").await);
+        unknown.push(attempt("nobody-here").await);
+    }
+    let (known, unknown) = (known.iter().min().unwrap(), unknown.iter().min().unwrap());
+    assert!(
+        unknown.as_secs_f64() >= known.as_secs_f64() * 0.8,
+        "unknown name {unknown:?}, Django-hashed account {known:?}"
+    );
+
     // Every account with a password signs in with it, and is on argon2id afterwards.
     for name in ["alice", "bob", "root"] {
         let res = app.login(name, &password).await;
@@ -441,6 +463,21 @@ async fn a_password_change_ends_django_access_tokens_too() {
     assert_eq!(
         app.get_with_token("/api/auth/user/", access).await.status(),
         200
+    );
+    // Actions that need a recent sign-in: "refresh first" (401), never a 500.
+    let res = app
+        .client
+        .post(app.url("/api/auth/sessions/revoke-others/"))
+        .bearer_auth(access)
+        .json(&json!({ "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(res).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_not_valid")),
+        "{body}"
     );
     let (_, password) = django.account("alice");
     let password = password.unwrap();
