@@ -129,17 +129,24 @@ pub async fn import_django(config: Config, args: ImportDjango) -> anyhow::Result
 /// What an import did (or, with `dry_run`, would do), as the command prints it.
 fn summary(plan: &backend::django_import::Plan, dry_run: bool) -> String {
     use std::fmt::Write;
-    let (new, changed) = (plan.new_accounts.len(), plan.changed_accounts.len());
+    let new = plan.new_accounts.len();
+    let changed = plan.changes.iter().filter(|c| c.rewrites_account).count();
     let verb = if dry_run { "would be" } else { "were" };
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Accounts: {} in Django: {new} new, {changed} changed since the last import, {} \
-         already imported and unchanged.",
-        new + changed + plan.unchanged,
-        plan.unchanged
+         already imported and unchanged, {} deleted here since (not brought back).",
+        new + plan.changes.len() + plan.unchanged + plan.deleted_here,
+        plan.unchanged + plan.changes.len() - changed,
+        plan.deleted_here
     );
-    let written = plan.new_accounts.iter().chain(&plan.changed_accounts);
+    let written = plan.new_accounts.iter().chain(
+        plan.changes
+            .iter()
+            .filter(|c| c.rewrites_account)
+            .map(|c| &c.account),
+    );
     let addresses = written.clone().filter(|a| a.email.is_some()).count();
     let verified = written.clone().filter(|a| a.email_verified).count();
     let _ = writeln!(
@@ -200,8 +207,10 @@ fn summary(plan: &backend::django_import::Plan, dry_run: bool) -> String {
             plan.missing_tables.join(", ")
         );
     }
-    let nothing =
-        new == 0 && changed == 0 && plan.new_links.is_empty() && plan.revoked_tokens.is_empty();
+    let nothing = new == 0
+        && plan.changes.is_empty()
+        && plan.new_links.is_empty()
+        && plan.revoked_tokens.is_empty();
     let _ = writeln!(
         out,
         "{}",

@@ -40,6 +40,11 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            sqlx::query(crate::auth::tokens::legacy::END_TOKENS)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             // Mailed links die too: a reactivated account starts with none.
             sqlx::query(super::links::FORGET_EVERY)
                 .bind(id)

@@ -294,6 +294,11 @@ pub async fn reset_password(
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;
+        sqlx::query(crate::auth::tokens::legacy::END_TOKENS)
+            .bind(now)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         if let Some(notice) = &notice {
             enqueue_in!(&mut *tx, notice).await?;
         }

@@ -29,6 +29,13 @@ pub async fn logout(
                 .revoke_by_refresh(&refresh, Some(&client))
                 .await?
         }
+        // A simplejwt access token from before a move from Django: no session of ours.
+        (None, Some(caller)) if caller.claims.sid.is_empty() => {
+            state
+                .tokens
+                .sign_out_simplejwt_access(caller.user.id)
+                .await?
+        }
         (None, Some(caller)) => {
             state
                 .tokens

@@ -301,11 +301,29 @@ pub struct SimplejwtClaims {
     pub iat: i64,
     /// 32 lowercase hex digits (`uuid4().hex`).
     pub jti: String,
-    /// The Django user's primary key, which the import keeps.
+    /// The Django user's primary key, which the import keeps: a number, or a string of
+    /// digits (simplejwt 5.5 and later write it as a string).
+    #[serde(deserialize_with = "number_or_digits")]
     pub user_id: i64,
     /// Present only in our tokens: a token with it is never read as simplejwt's.
     #[serde(default)]
     sid: Option<serde::de::IgnoredAny>,
+}
+
+fn number_or_digits<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(i64),
+        Text(String),
+    }
+    match Id::deserialize(deserializer)? {
+        Id::Number(id) => Ok(id),
+        Id::Text(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text
+            .parse()
+            .map_err(|_| serde::de::Error::custom("user_id out of range")),
+        Id::Text(_) => Err(serde::de::Error::custom("user_id is not a number")),
+    }
 }
 
 impl JwtCodec {
@@ -525,11 +543,20 @@ mod tests {
             b"another-key-entirely-0123456789abcdef",
         );
         assert!(codec().decode_simplejwt(&other, *NOW).is_err());
+        // simplejwt 5.5+ writes the id as a string of digits; nothing else odd is read.
         let mut odd = payload.clone();
-        odd["user_id"] = serde_json::json!("1");
-        assert!(codec()
-            .decode_simplejwt(&sign_raw(Algorithm::HS512, &odd, KEY), *NOW)
-            .is_err());
+        odd["user_id"] = serde_json::json!("7");
+        let read = codec().decode_simplejwt(&sign_raw(Algorithm::HS512, &odd, KEY), *NOW);
+        assert_eq!(read.unwrap().user_id, 7);
+        for bad in [
+            serde_json::json!("7a"),
+            serde_json::json!(""),
+            serde_json::json!(7.5),
+        ] {
+            odd["user_id"] = bad;
+            let token = sign_raw(Algorithm::HS512, &odd, KEY);
+            assert!(codec().decode_simplejwt(&token, *NOW).is_err());
+        }
     }
 
     #[test]

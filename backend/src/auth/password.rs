@@ -84,6 +84,10 @@ struct Job {
     reply: oneshot::Sender<Result<Done, PasswordError>>,
 }
 
+/// The most [`Passwords::verify`] pads a check to: one very costly Django hash (or a check
+/// slowed by a busy machine) must not slow every sign-in beyond this.
+pub const FLOOR_CAP: Duration = Duration::from_secs(5);
+
 /// A handle to the pool of hashing threads. Cheap to clone; the threads stop when the last
 /// handle is dropped.
 #[derive(Clone)]
@@ -178,6 +182,9 @@ impl Passwords {
     ) -> Result<Verification, PasswordError> {
         let django =
             stored.is_some_and(|s| matches!(django_hashers::classify(s), DjangoHash::Known(_)));
+        // A hash no password can match (Django's unusable `!…`, a format we cannot check)
+        // gets an unknown name's work, so that it answers no sooner.
+        let stored = stored.filter(|s| django || parse_phc(s).is_some());
         let work = Work::Verify {
             password: password.to_owned(),
             known: stored.is_some(),
@@ -189,7 +196,9 @@ impl Passwords {
         };
         let took_nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         if django {
-            self.floor_nanos.fetch_max(took_nanos, Ordering::Relaxed);
+            let cap = u64::try_from(FLOOR_CAP.as_nanos()).unwrap_or(u64::MAX);
+            self.floor_nanos
+                .fetch_max(took_nanos.min(cap), Ordering::Relaxed);
         }
         let floor = self.floor_nanos.load(Ordering::Relaxed);
         if floor > took_nanos {
@@ -245,11 +254,8 @@ fn worker(queue: flume::Receiver<Job>, params: Params, mut memory: Vec<Block>) {
                 password,
                 stored,
                 known,
-            } => {
-                let started = Instant::now();
-                verify_with(&params, &password, &stored, known, &mut memory)
-                    .map(|verdict| Done::Verified(verdict, started.elapsed()))
-            }
+            } => verify_with(&params, &password, &stored, known, &mut memory)
+                .map(|(verdict, took)| Done::Verified(verdict, took)),
         };
         let _ = job.reply.send(result);
     }
@@ -290,35 +296,43 @@ fn hash_with(
     Ok(phc.to_string())
 }
 
+/// The verdict, and how long the check itself took (a rehash after it not included: it
+/// follows only a correct password, whose answer differs anyway).
 fn verify_with(
     params: &Params,
     password: &str,
     stored: &str,
     known: bool,
     memory: &mut [Block],
-) -> Result<Verification, PasswordError> {
+) -> Result<(Verification, Duration), PasswordError> {
+    let started = Instant::now();
+    let refused = |started: Instant| Ok((Verification::Invalid, started.elapsed()));
     // A hash imported from Django is checked as Django made it, then replaced by ours.
     let (stored, imported) = match django_hashers::classify(stored) {
         DjangoHash::Other => (stored, false),
-        DjangoHash::Unusable => return Ok(Verification::Invalid),
+        DjangoHash::Unusable => return refused(started),
         DjangoHash::Known("argon2") => match django_hashers::argon2_phc(stored) {
             Some(phc) => (phc, true),
-            None => return Ok(Verification::Invalid),
+            None => return refused(started),
         },
         DjangoHash::Known(_) => {
             let matches = django_hashers::verify(password, stored) == Some(true);
+            let took = started.elapsed();
             if !matches || !known {
-                return Ok(Verification::Invalid);
+                return Ok((Verification::Invalid, took));
             }
             let rehash = hash_with(params, password, memory)?;
-            return Ok(Verification::Valid {
-                rehash: Some(rehash),
-            });
+            return Ok((
+                Verification::Valid {
+                    rehash: Some(rehash),
+                },
+                took,
+            ));
         }
     };
     // Anything unparseable (e.g. a hash imported from elsewhere) never matches.
     let Some((stored_params, argon2, salt_bytes, expected)) = parse_phc(stored) else {
-        return Ok(Verification::Invalid);
+        return refused(started);
     };
     let salt = &salt_bytes.0[..salt_bytes.1];
     let mut out = vec![0u8; expected.len()];
@@ -336,8 +350,9 @@ fn verify_with(
     };
     // Output's equality is constant-time.
     let matches = computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected);
+    let took = started.elapsed();
     if !matches || !known {
-        return Ok(Verification::Invalid);
+        return Ok((Verification::Invalid, took));
     }
     let current = !imported
         && stored.starts_with("$argon2id$v=19$")
@@ -349,7 +364,7 @@ fn verify_with(
     } else {
         Some(hash_with(params, password, memory)?)
     };
-    Ok(Verification::Valid { rehash })
+    Ok((Verification::Valid { rehash }, took))
 }
 
 type SaltBytes = ([u8; 64], usize);

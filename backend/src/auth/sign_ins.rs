@@ -42,9 +42,9 @@ pub struct SignInOrigin {
     pub channel: Channel,
     /// The client that signed in.
     pub client: Client,
-    /// When the person proved who they are (Unix seconds), if before the sign-in starts: a
-    /// simplejwt sign-in carried over from the Django stack counts from its token's `iat`,
-    /// not from its exchange. `None`: now.
+    /// When the person proved who they are (Unix seconds), if not at the sign-in's start:
+    /// `Some(0)` for a sign-in carried over from the Django stack's token, which proves
+    /// nothing fresh. `None`: now.
     pub authenticated_at: Option<i64>,
 }
 

@@ -240,7 +240,7 @@ impl Tokens {
         let started = with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             if let Some(claim) = legacy {
-                if !legacy::claim!(&mut *tx, claim, user_id, &sid, iat)? {
+                if !legacy::claim!(&mut *tx, claim, user_id, &sid, &refresh_jti, iat)? {
                     return Ok(None);
                 }
             }
@@ -716,6 +716,11 @@ impl Tokens {
             .bind(keep)
             .fetch_all(&mut *tx)
             .await?;
+            sqlx::query(legacy::END_TOKENS)
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             insert_event!(&mut *tx, &event(ended.len()))?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ended)

@@ -11,6 +11,8 @@
 pub mod plan;
 pub mod source;
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use thiserror::Error;
 
@@ -85,17 +87,18 @@ async fn existing(db: &Db) -> Result<plan::Existing, ImportError> {
         bool,
         chrono::DateTime<Utc>,
         Option<chrono::DateTime<Utc>>,
-        bool,
     );
     let users: Vec<UserRow> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT u.id, u.username, u.email, u.email_verified, u.first_name, u.last_name, \
-                    u.password_hash, u.is_active, u.is_staff, u.is_superuser, u.date_joined, \
-                    u.last_login, i.user_id IS NOT NULL \
-             FROM users u LEFT JOIN imported_users i ON i.user_id = u.id",
+            "SELECT id, username, email, email_verified, first_name, last_name, \
+                    password_hash, is_active, is_staff, is_superuser, date_joined, last_login \
+             FROM users",
         )
         .fetch_all(pool)
         .await
+    })?;
+    let imported: Vec<(i64, String)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT user_id, django FROM imported_users").fetch_all(pool).await
     })?;
     let names: Vec<(String, i64)> = with_db!(db, pool => {
         sqlx::query_as("SELECT name_key, user_id FROM login_names").fetch_all(pool).await
@@ -108,6 +111,10 @@ async fn existing(db: &Db) -> Result<plan::Existing, ImportError> {
     })?;
     let mut existing = plan::Existing {
         login_names: names.into_iter().collect(),
+        links_by_user: links
+            .iter()
+            .map(|(provider, _, user)| (*user, provider.clone()))
+            .collect(),
         links: links
             .into_iter()
             .map(|(provider, subject, user)| ((provider, subject), user))
@@ -115,27 +122,33 @@ async fn existing(db: &Db) -> Result<plan::Existing, ImportError> {
         revoked: revoked.into_iter().map(|(hash,)| hash).collect(),
         ..Default::default()
     };
+    let mut accounts = HashMap::new();
     for row in users {
         existing.users.insert(row.0, row.1.clone());
-        if row.12 {
-            existing.imported.insert(
-                row.0,
-                Account {
-                    id: row.0,
-                    username: row.1,
-                    email: row.2,
-                    email_verified: row.3,
-                    first_name: row.4,
-                    last_name: row.5,
-                    password_hash: row.6,
-                    is_active: row.7,
-                    is_staff: row.8,
-                    is_superuser: row.9,
-                    date_joined: row.10,
-                    last_login: row.11,
-                },
-            );
-        }
+        accounts.insert(
+            row.0,
+            Account {
+                id: row.0,
+                username: row.1,
+                email: row.2,
+                email_verified: row.3,
+                first_name: row.4,
+                last_name: row.5,
+                password_hash: row.6,
+                is_active: row.7,
+                is_staff: row.8,
+                is_superuser: row.9,
+                date_joined: row.10,
+                last_login: row.11,
+            },
+        );
+    }
+    for (id, django) in imported {
+        let django = serde_json::from_str(&django).map_err(|e| {
+            ImportError::BadValue(format!("imported_users.django of user {id}: {e}"))
+        })?;
+        let now = accounts.remove(&id);
+        existing.imported.insert(id, plan::Imported { now, django });
     }
     Ok(existing)
 }
@@ -148,14 +161,32 @@ async fn write(
 ) -> Result<(), ImportError> {
     use crate::users::identity_key;
     let now = Utc::now().timestamp();
-    let total = plan.new_accounts.len() + plan.changed_accounts.len();
+    let total = plan.new_accounts.len() + plan.changes.len();
     let mut done = 0;
     let is_postgres = matches!(db, Db::Postgres(_));
+    let snapshot =
+        |account: &Account| serde_json::to_string(account).expect("an account serialises");
+    let rewritten: Vec<&Account> = plan
+        .changes
+        .iter()
+        .filter(|c| c.rewrites_account)
+        .map(|c| &c.account)
+        .collect();
     with_db_write!(db, pool => {
         let mut tx = pool.begin().await?;
-        // Accounts written again first drop their names: a rename in Django may hand a
-        // name to another imported account.
-        for chunk in plan.changed_accounts.chunks(CHUNK) {
+        // Accounts written again first give up their names, so that a name that moved from
+        // one imported account to another in Django moves here too, whatever the order.
+        for chunk in rewritten.chunks(CHUNK) {
+            let mut park = sqlx::QueryBuilder::new(
+                "UPDATE users SET username_key = '#import#' || CAST(id AS TEXT), \
+                 email_key = NULL WHERE id IN (",
+            );
+            let mut ids = park.separated(", ");
+            for account in chunk {
+                ids.push_bind(account.id);
+            }
+            park.push(")");
+            park.build().execute(&mut *tx).await?;
             let mut delete = sqlx::QueryBuilder::new("DELETE FROM login_names WHERE user_id IN (");
             let mut ids = delete.separated(", ");
             for account in chunk {
@@ -164,7 +195,7 @@ async fn write(
             delete.push(")");
             delete.build().execute(&mut *tx).await?;
         }
-        for account in &plan.changed_accounts {
+        for account in &rewritten {
             sqlx::query(
                 "UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, \
                    email_verified = $5, first_name = $6, last_name = $7, password_hash = $8, \
@@ -187,11 +218,16 @@ async fn write(
             .bind(account.id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE imported_users SET imported_at = $1 WHERE user_id = $2")
-                .bind(now)
-                .bind(account.id)
-                .execute(&mut *tx)
-                .await?;
+        }
+        for change in &plan.changes {
+            sqlx::query(
+                "UPDATE imported_users SET imported_at = $1, django = $2 WHERE user_id = $3",
+            )
+            .bind(now)
+            .bind(snapshot(&change.django))
+            .bind(change.account.id)
+            .execute(&mut *tx)
+            .await?;
             done += 1;
             if done % 10_000 == 0 {
                 progress(done, total);
@@ -220,10 +256,13 @@ async fn write(
                     .push_bind(account.last_login);
             });
             insert.build().execute(&mut *tx).await?;
-            let mut imported =
-                sqlx::QueryBuilder::new("INSERT INTO imported_users (user_id, imported_at) ");
+            let mut imported = sqlx::QueryBuilder::new(
+                "INSERT INTO imported_users (user_id, imported_at, django) ",
+            );
             imported.push_values(chunk, |mut row, account| {
-                row.push_bind(account.id).push_bind(now);
+                row.push_bind(account.id)
+                    .push_bind(now)
+                    .push_bind(snapshot(&account.snapshot()));
             });
             imported.build().execute(&mut *tx).await?;
             let before = done;
@@ -232,9 +271,9 @@ async fn write(
                 progress(done, total);
             }
         }
-        let names: Vec<(String, i64)> = plan
-            .changed_accounts
+        let names: Vec<(String, i64)> = rewritten
             .iter()
+            .copied()
             .chain(&plan.new_accounts)
             .flat_map(|a| a.login_keys().into_iter().map(move |key| (key, a.id)))
             .collect();
@@ -272,10 +311,12 @@ async fn write(
         }
         if is_postgres {
             // Explicit ids leave the identity behind: new sign-ups continue after the
-            // highest imported id. (SQLite's AUTOINCREMENT follows on its own.)
+            // highest imported id, and never below where it stood (an id deleted here is
+            // never handed out again). SQLite's AUTOINCREMENT follows on its own.
             sqlx::query(
-                "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-                               GREATEST((SELECT MAX(id) FROM users), 1))",
+                "SELECT setval(s, GREATEST((SELECT MAX(id) FROM users), \
+                                           COALESCE(pg_sequence_last_value(s), 0), 1)) \
+                 FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS s) q",
             )
             .execute(&mut *tx)
             .await?;

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::source::{DjangoData, DjangoUser};
 use crate::auth::django_hashers::{classify, DjangoHash};
 use crate::users::identity_key;
 
-/// An account as it will be stored (`users` plus its `login_names`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An account as it will be stored (`users` plus its `login_names`); also, with the
+/// password replaced by a fingerprint ([`Account::snapshot`]), what Django held at an import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// Django's primary key, kept.
     pub id: i64,
@@ -41,6 +44,15 @@ pub struct Account {
 }
 
 impl Account {
+    /// What `imported_users.django` keeps of it: every field, with the password hash as
+    /// its SHA-256 (a copy of an old hash would outlive a password changed here).
+    pub fn snapshot(&self) -> Account {
+        Account {
+            password_hash: fingerprint(self.password_hash.as_deref()),
+            ..self.clone()
+        }
+    }
+
     /// The identity keys the account claims in `login_names`: its username's, and its
     /// address's when that differs.
     pub fn login_keys(&self) -> Vec<String> {
@@ -80,19 +92,42 @@ pub struct RevokedToken {
     pub expires_at: i64,
 }
 
+/// An account a previous import wrote.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// As it is here now; `None` when it was deleted here since.
+    pub now: Option<Account>,
+    /// What Django held at that import ([`Account::snapshot`]).
+    pub django: Account,
+}
+
 /// What our database holds that an import must respect.
 #[derive(Debug, Default)]
 pub struct Existing {
     /// Every user id, with its username.
     pub users: HashMap<i64, String>,
-    /// The accounts a previous import wrote, as they are now.
-    pub imported: HashMap<i64, Account>,
+    /// The accounts previous imports wrote.
+    pub imported: HashMap<i64, Imported>,
     /// `login_names`: identity key to user id.
     pub login_names: HashMap<String, i64>,
     /// `identities`: (provider, subject) to user id.
     pub links: HashMap<(String, String), i64>,
+    /// `identities`: (user id, provider) pairs.
+    pub links_by_user: HashSet<(i64, String)>,
     /// `legacy_refresh_tokens` jti hashes.
     pub revoked: HashSet<String>,
+}
+
+/// An account a previous import wrote, to write again.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The account as it will be: Django's changes since the last import, where it was not
+    /// changed here too.
+    pub account: Account,
+    /// Whether the `users` row changes (else only the snapshot of Django's row does).
+    pub rewrites_account: bool,
+    /// Django's row now ([`Account::snapshot`]).
+    pub django: Account,
 }
 
 /// The import, worked out.
@@ -100,10 +135,12 @@ pub struct Existing {
 pub struct Plan {
     /// Accounts to insert.
     pub new_accounts: Vec<Account>,
-    /// Accounts a previous import wrote whose Django row changed since: written again.
-    pub changed_accounts: Vec<Account>,
-    /// Accounts a previous import wrote, the same now.
+    /// Accounts a previous import wrote that changed in Django since.
+    pub changes: Vec<Change>,
+    /// Accounts a previous import wrote, the same in Django now.
     pub unchanged: usize,
+    /// Accounts a previous import wrote that were deleted here since: not brought back.
+    pub deleted_here: usize,
     /// Links to insert.
     pub new_links: Vec<Link>,
     /// Links already here.
@@ -157,17 +194,39 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
             account
         })
         .collect();
-    let importing: HashSet<i64> = accounts.iter().map(|a| a.id).collect();
+    // What each will be: Django's account, or for one imported before, the merge of
+    // Django's changes since with ours. Accounts deleted here since an import stay deleted.
+    let mut planned: Vec<(Account, Account, Option<Change>)> = Vec::new();
+    for django in accounts {
+        match existing.imported.get(&django.id) {
+            Some(Imported { now: None, .. }) => plan.deleted_here += 1,
+            Some(Imported {
+                now: Some(now),
+                django: before,
+            }) => {
+                let merged = merge(&django, now, before);
+                let change = Change {
+                    rewrites_account: merged != *now,
+                    account: merged.clone(),
+                    django: django.snapshot(),
+                };
+                let changed = change.rewrites_account || change.django != *before;
+                planned.push((django, merged, changed.then_some(change)));
+            }
+            None => planned.push((django.clone(), django, None)),
+        }
+    }
+    let importing: HashSet<i64> = planned.iter().map(|(a, _, _)| a.id).collect();
     let rewritten = |id: &i64| importing.contains(id) && existing.imported.contains_key(id);
 
-    // One namespace of sign-in names among the Django accounts themselves: Django compares
+    // One namespace of sign-in names among the accounts themselves: Django compares
     // usernames case-sensitively and may share an address between accounts; here neither
     // is possible.
     let mut names: HashMap<String, (i64, String)> = HashMap::new();
-    let usernames = accounts
+    let usernames = planned
         .iter()
-        .map(|a| (a, identity_key(&a.username), &a.username));
-    let emails = accounts.iter().filter_map(|a| {
+        .map(|(_, a, _)| (a, identity_key(&a.username), &a.username));
+    let emails = planned.iter().filter_map(|(_, a, _)| {
         let email = a.email.as_ref()?;
         let key = identity_key(email);
         (key != identity_key(&a.username)).then_some((a, key, email))
@@ -187,14 +246,14 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
         }
     }
 
-    for account in accounts {
-        match classify(account.password_hash.as_deref().unwrap_or("!")) {
+    for (django, account, change) in planned {
+        match classify(django.password_hash.as_deref().unwrap_or("!")) {
             DjangoHash::Known(format) => {
                 *plan.password_formats.entry(format.to_owned()).or_default() += 1;
             }
             DjangoHash::Unusable => plan.unusable_passwords += 1,
             DjangoHash::Other => {
-                let hash = account.password_hash.as_deref().unwrap_or_default();
+                let hash = django.password_hash.as_deref().unwrap_or_default();
                 let format = hash.split('$').next().unwrap_or_default();
                 let format = if format.is_empty() || format.len() > 40 {
                     "unknown".to_owned()
@@ -204,11 +263,11 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
                 plan.unsupported_passwords
                     .entry(format)
                     .or_default()
-                    .push(account.username.clone());
+                    .push(django.username.clone());
             }
         }
-        let earlier = existing.imported.get(&account.id);
-        if earlier.is_none() {
+        let imported_before = existing.imported.contains_key(&account.id);
+        if !imported_before {
             if let Some(username) = existing.users.get(&account.id) {
                 plan.clashes.push(format!(
                     "Django user {} ({:?}) has the id of our user {username:?}, which no \
@@ -232,29 +291,10 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
                 None => {}
             }
         }
-        match earlier {
-            None => plan.new_accounts.push(account),
-            Some(earlier) => {
-                let mut updated = account.clone();
-                // What use here has moved on wins over Django's: a password set (or
-                // upgraded at sign-in) here, a later sign-in, an address verified here.
-                if earlier
-                    .password_hash
-                    .as_deref()
-                    .is_some_and(|h| h.starts_with("$argon2id$"))
-                {
-                    updated.password_hash.clone_from(&earlier.password_hash);
-                }
-                updated.last_login = updated.last_login.max(earlier.last_login);
-                if updated.email == earlier.email {
-                    updated.email_verified |= earlier.email_verified;
-                }
-                if updated == *earlier {
-                    plan.unchanged += 1;
-                } else {
-                    plan.changed_accounts.push(updated);
-                }
-            }
+        match (imported_before, change) {
+            (false, _) => plan.new_accounts.push(account),
+            (true, Some(change)) => plan.changes.push(change),
+            (true, None) => plan.unchanged += 1,
         }
     }
 
@@ -267,6 +307,16 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
         match existing.links.get(&key) {
             Some(owner) if *owner == social.user_id => {
                 plan.existing_links += 1;
+                continue;
+            }
+            None if existing
+                .links_by_user
+                .contains(&(social.user_id, social.provider.clone())) =>
+            {
+                plan.clashes.push(format!(
+                    "Django user {}'s {} account {:?} differs from the one linked here",
+                    social.user_id, social.provider, social.uid
+                ));
                 continue;
             }
             Some(owner) => {
@@ -307,6 +357,51 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
         });
     }
     plan
+}
+
+/// SHA-256 (hex) of a password hash, as snapshots keep it.
+fn fingerprint(hash: Option<&str>) -> Option<String> {
+    hash.map(|h| hex::encode(Sha256::digest(h.as_bytes())))
+}
+
+/// Three-way merge of an account imported before: each field takes Django's value when
+/// Django changed it since the import (`before`) and it was not changed here; otherwise
+/// ours stays (a deactivation, a rename, an address change, a password set or upgraded
+/// here). The address and its verification go together.
+fn merge(django: &Account, now: &Account, before: &Account) -> Account {
+    macro_rules! pick {
+        ($($field:ident),*) => {
+            Account {
+                $($field: if django.$field != before.$field && now.$field == before.$field {
+                    django.$field.clone()
+                } else {
+                    now.$field.clone()
+                },)*
+                ..now.clone()
+            }
+        };
+    }
+    let mut merged = pick!(
+        username,
+        first_name,
+        last_name,
+        is_active,
+        is_staff,
+        is_superuser,
+        date_joined,
+        last_login
+    );
+    let address = |a: &Account| (a.email.clone(), a.email_verified);
+    if address(django) != address(before) && address(now) == address(before) {
+        (merged.email, merged.email_verified) = address(django);
+    }
+    let django_password = fingerprint(django.password_hash.as_deref());
+    if django_password != before.password_hash
+        && fingerprint(now.password_hash.as_deref()) == before.password_hash
+    {
+        merged.password_hash.clone_from(&django.password_hash);
+    }
+    merged
 }
 
 /// A Django user as an account here, and how many of its allauth addresses are left out.
@@ -469,33 +564,74 @@ mod tests {
         assert!(p.clashes[1].contains("belongs to our user 9"));
     }
 
+    /// The state after importing `d` into an empty database, as `existing` would read it.
+    fn imported(d: &DjangoData) -> Existing {
+        let first = plan(d, &Existing::default(), at(0));
+        let mut existing = Existing::default();
+        for a in &first.new_accounts {
+            existing.users.insert(a.id, a.username.clone());
+            existing.imported.insert(
+                a.id,
+                Imported {
+                    now: Some(a.clone()),
+                    django: a.snapshot(),
+                },
+            );
+            for key in a.login_keys() {
+                existing.login_names.insert(key, a.id);
+            }
+        }
+        existing
+    }
+
     #[test]
     fn a_second_run_changes_only_what_changed_in_django() {
         let d = data(vec![
             user(1, "alice", "", PBKDF2),
             user(2, "bob", "", PBKDF2),
         ]);
-        let first = plan(&d, &Existing::default(), at(0));
-        let mut existing = Existing::default();
-        for a in &first.new_accounts {
-            existing.users.insert(a.id, a.username.clone());
-            existing.imported.insert(a.id, a.clone());
-            for key in a.login_keys() {
-                existing.login_names.insert(key, a.id);
-            }
-        }
+        let mut existing = imported(&d);
         let again = plan(&d, &existing, at(0));
-        assert!(again.new_accounts.is_empty() && again.changed_accounts.is_empty());
+        assert!(again.new_accounts.is_empty() && again.changes.is_empty());
         assert_eq!(again.unchanged, 2);
 
-        // bob signed in here (argon2id now) and alice was renamed in Django.
-        existing.imported.get_mut(&2).unwrap().password_hash = Some("$argon2id$v=19$x".into());
+        // Here: bob signed in (argon2id now) and was deactivated. In Django: alice was
+        // renamed, bob's name and active flag changed.
+        let bob = existing.imported.get_mut(&2).unwrap().now.as_mut().unwrap();
+        bob.password_hash = Some("$argon2id$v=19$x".into());
+        bob.is_active = false;
         let mut d2 = d.clone();
         d2.users[0].username = "alicia".into();
+        d2.users[1].first_name = "Robert".into();
+        d2.users[1].is_active = true;
+        d2.users[1].password = "pbkdf2_sha256$1000$other$hash=".into();
         let third = plan(&d2, &existing, at(0));
-        assert_eq!(third.unchanged, 1);
-        assert_eq!(third.changed_accounts.len(), 1);
-        assert_eq!(third.changed_accounts[0].username, "alicia");
+        assert_eq!(third.changes.len(), 2);
+        assert_eq!(third.changes[0].account.username, "alicia");
+        let bob = &third.changes[1].account;
+        assert_eq!(bob.first_name, "Robert", "changed in Django only");
+        assert!(!bob.is_active, "changed here: stays");
+        assert_eq!(bob.password_hash.as_deref(), Some("$argon2id$v=19$x"));
+        // Snapshots keep no password hash, only its fingerprint.
+        assert_ne!(
+            third.changes[1].django.password_hash.as_deref(),
+            Some(d2.users[1].password.as_str())
+        );
+    }
+
+    #[test]
+    fn an_account_deleted_here_stays_deleted() {
+        let d = data(vec![
+            user(1, "alice", "", PBKDF2),
+            user(2, "bob", "", PBKDF2),
+        ]);
+        let mut existing = imported(&d);
+        existing.imported.get_mut(&2).unwrap().now = None;
+        existing.users.remove(&2);
+        existing.login_names.remove("bob");
+        let p = plan(&d, &existing, at(0));
+        assert_eq!((p.deleted_here, p.unchanged), (1, 1));
+        assert!(p.new_accounts.is_empty() && p.changes.is_empty());
     }
 
     #[test]

@@ -91,6 +91,7 @@ async fn app_for(engine: Engine, django: &Django, idp: &FakeIdp) -> TestApp {
     TestApp::spawn_with(engine, move |s| {
         s.jwt_signing_key = Some(key);
         s.jwt_algorithm = JwtAlgorithm::Hs512;
+        s.jwt_refresh_reuse_grace = 0;
         s.legacy_refresh_until = Some(chrono::Utc::now() + chrono::Duration::days(30));
         s.social_providers = Some(vec![google]);
     })
@@ -250,7 +251,9 @@ async fn moves_without_signing_anyone_out(engine: Engine) {
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
     assert_eq!(sessions[0]["method"], "django", "{sessions}");
 
-    // A second use of the Django token is a copy: refused, and the sign-in it became ends.
+    // A second use of the Django token (after the grace for racing tabs) is a copy:
+    // refused, and the sign-in it became ends.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = refresh(&app, django.token("refresh")).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -280,8 +283,10 @@ async fn moves_without_signing_anyone_out(engine: Engine) {
         unknown.push(attempt("nobody-here").await);
     }
     let (known, unknown) = (known.iter().min().unwrap(), unknown.iter().min().unwrap());
+    // (A check slower than the cap, on a machine this busy, pads to the cap only.)
+    let expected = (*known).min(backend::auth::password::FLOOR_CAP);
     assert!(
-        unknown.as_secs_f64() >= known.as_secs_f64() * 0.8,
+        unknown.as_secs_f64() >= expected.as_secs_f64() * 0.8,
         "unknown name {unknown:?}, Django-hashed account {known:?}"
     );
 
@@ -326,10 +331,23 @@ async fn moves_without_signing_anyone_out(engine: Engine) {
     let new = app.register("newcomer", "").await;
     assert!(new["user"]["pk"].as_i64().unwrap() > 6, "{new}");
 
-    // Running it again changes nothing (passwords upgraded here stay), and says so.
+    // Running it again changes nothing, and says so: passwords upgraded here stay, a
+    // deactivation here stays, an account deleted here is not brought back.
+    let bob_id = django.account("bob").0;
+    app.execute("UPDATE users SET is_active = FALSE WHERE id = $1", bob_id)
+        .await;
+    let erin_id = django.account("Erin").0;
+    app.execute("DELETE FROM users WHERE id = $1", erin_id)
+        .await;
     let (ok, out, err) = import(&app, &django.url, &[]);
     assert!(ok, "{err}");
     assert!(out.contains("0 new, 0 changed"), "{out}");
+    assert!(out.contains("1 deleted here since"), "{out}");
+    assert!(!stored(&app, bob_id).await.is_active);
+    assert!(backend::users::find_by_id(&app.state.db, erin_id)
+        .await
+        .unwrap()
+        .is_none());
     assert!(
         out.ends_with("Nothing to do: everything is already imported.\n"),
         "{out}"
@@ -501,4 +519,60 @@ async fn a_password_change_ends_django_access_tokens_too() {
     );
     let (status, _) = refresh(&app, django.token("refresh")).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn two_tabs_exchanging_one_django_token_share_the_sign_in() {
+    let django = django_sqlite();
+    let key = django.out["signing_key"].as_str().unwrap().to_owned();
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.jwt_signing_key = Some(key);
+        s.jwt_refresh_reuse_grace = 2;
+        s.legacy_refresh_until = Some(chrono::Utc::now() + chrono::Duration::days(1));
+    })
+    .await;
+    let (ok, _, err) = import(&app, &django.url, &[]);
+    assert!(ok, "{err}");
+    let token = django.token("refresh");
+    let (a, b) = tokio::join!(refresh(&app, token), refresh(&app, token));
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    assert_eq!(
+        a.1["refresh"], b.1["refresh"],
+        "one sign-in, one refresh token"
+    );
+    let access = b.1["access"].as_str().unwrap();
+    assert_eq!(
+        app.get_with_token("/api/auth/user/", access).await.status(),
+        200
+    );
+    // After the grace, a third use is a copy: refused, and the shared sign-in ends.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert_eq!(refresh(&app, token).await.0, 401);
+    assert_eq!(
+        app.get_with_token("/api/auth/user/", access).await.status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn signing_out_with_a_django_access_token_ends_the_django_tokens() {
+    let django = django_sqlite();
+    let idp = FakeIdp::start().await;
+    let app = app_for(Engine::Sqlite, django, &idp).await;
+    let (ok, _, err) = import(&app, &django.url, &[]);
+    assert!(ok, "{err}");
+    let access = django.token("access");
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.get_with_token("/api/auth/user/", access).await.status(),
+        401
+    );
+    assert_eq!(refresh(&app, django.token("refresh")).await.0, 401);
 }

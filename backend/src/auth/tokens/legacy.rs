@@ -11,10 +11,9 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 
-use super::{hash_jti, Refreshed, Revocation, TokenError, Tokens};
-use crate::audit::Kind;
+use super::{hash_jti, IssuedToken, Refreshed, Revocation, TokenError, Tokens};
 use crate::auth::jwt::{Claims, JwtError, SimplejwtClaims, TokenType};
 use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::client::Client;
@@ -35,18 +34,21 @@ pub(super) struct Claim {
     pub(super) expires_at: i64,
 }
 
-/// Claims `$claim` (a [`Claim`]) for user `$user_id`'s new family `$sid` at `$now` through
+/// Claims `$claim` (a [`Claim`]) for user `$user_id`'s new family `$sid`, whose first
+/// refresh token has the jti `$successor`, at `$now` through
 /// `$executor`: `Ok(true)` when this exchange is the first, `Ok(false)` when the token was
 /// exchanged or blacklisted before. The primary key decides between racing exchanges.
 macro_rules! claim {
-    ($executor:expr, $claim:expr, $user_id:expr, $sid:expr, $now:expr) => {
+    ($executor:expr, $claim:expr, $user_id:expr, $sid:expr, $successor:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO legacy_refresh_tokens (jti_hash, user_id, state, family_id, expires_at, at) \
-             VALUES ($1, $2, 'exchanged', $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO legacy_refresh_tokens \
+             (jti_hash, user_id, state, family_id, successor_jti, expires_at, at) \
+             VALUES ($1, $2, 'exchanged', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(&$claim.jti_hash)
         .bind($user_id)
         .bind($sid)
+        .bind($successor)
         .bind($claim.expires_at)
         .bind($now)
         .execute($executor)
@@ -56,13 +58,11 @@ macro_rules! claim {
 }
 pub(super) use claim;
 
-/// What ends a simplejwt token early: the events that end every sign-in of the account.
-const ENDING_KINDS: [Kind; 4] = [
-    Kind::PasswordChanged,
-    Kind::PasswordReset,
-    Kind::OtherSignInsEnded,
-    Kind::AccountDeactivated,
-];
+/// Ends every simplejwt token of an imported account issued up to `$1` (Unix seconds) for
+/// user `$2`: run in the transaction of whatever ends all of an account's sign-ins (a
+/// password change or reset, a deactivation, ending the other sign-ins) and by a sign-out
+/// with a simplejwt token. A no-op for accounts not imported.
+pub const END_TOKENS: &str = "UPDATE imported_users SET tokens_valid_after = $1 WHERE user_id = $2";
 
 impl Tokens {
     /// Whether simplejwt tokens are read at all at `now` (Unix seconds).
@@ -87,25 +87,31 @@ impl Tokens {
     }
 
     /// Whether the account of a simplejwt token issued at `iat` (Unix seconds) came from the
-    /// import and has not ended its sign-ins since.
+    /// import and has not ended its sign-ins since ([`END_TOKENS`]; the same second counts
+    /// as since).
     async fn simplejwt_account_stands(&self, user_id: i64, iat: i64) -> Result<bool, DbError> {
-        let [a, b, c, d] = ENDING_KINDS.map(Kind::as_str);
-        let (imported, ended): (i64, i64) = with_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM imported_users WHERE user_id = $1), \
-                        (SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND at >= $2 \
-                           AND kind IN ($3, $4, $5, $6))",
-            )
-            .bind(user_id)
-            .bind(iat)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .bind(d)
-            .fetch_one(pool)
-            .await
+        let valid_after: Option<(i64,)> = with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT tokens_valid_after FROM imported_users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
         })?;
-        Ok(imported == 1 && ended == 0)
+        Ok(valid_after.is_some_and(|(after,)| iat > after))
+    }
+
+    /// Logout with a simplejwt access token: no sign-in of ours stands behind it, so every
+    /// simplejwt token of the account ends ([`END_TOKENS`]).
+    pub async fn sign_out_simplejwt_access(&self, user_id: i64) -> Result<(), DbError> {
+        let now = Utc::now().timestamp();
+        with_db_write!(&self.db, pool => {
+            sqlx::query(END_TOKENS)
+                .bind(now)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
+        Ok(())
     }
 
     /// [`authenticate`](Tokens::authenticate) for a simplejwt access token: the claims carry
@@ -140,17 +146,21 @@ impl Tokens {
         &self,
         claims: &SimplejwtClaims,
     ) -> Result<LegacyState, TokenError> {
-        let row: Option<(String, Option<String>)> = with_db!(&self.db, pool => {
+        type Row = (String, Option<String>, Option<String>, i64);
+        let row: Option<Row> = with_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT state, family_id FROM legacy_refresh_tokens WHERE jti_hash = $1",
+                "SELECT state, family_id, successor_jti, at FROM legacy_refresh_tokens \
+                 WHERE jti_hash = $1",
             )
             .bind(hash_jti(&claims.jti))
             .fetch_optional(pool)
             .await
         })?;
-        if let Some((state, family_id)) = row {
-            return Ok(match family_id {
-                Some(sid) if state == EXCHANGED => LegacyState::Exchanged(sid),
+        if let Some((state, family_id, successor, at)) = row {
+            return Ok(match (family_id, successor) {
+                (Some(sid), Some(successor)) if state == EXCHANGED => {
+                    LegacyState::Exchanged { sid, successor, at }
+                }
                 _ => LegacyState::Blacklisted,
             });
         }
@@ -179,7 +189,7 @@ impl Tokens {
                 .map(|(claims, _)| claims),
             TokenType::Refresh => match self.judge_simplejwt_refresh(&claims).await? {
                 LegacyState::Unused => Ok(self.as_claims(claims)),
-                LegacyState::Exchanged(_) | LegacyState::Blacklisted => {
+                LegacyState::Exchanged { .. } | LegacyState::Blacklisted => {
                     Err(JwtError::Invalid.into())
                 }
             },
@@ -187,10 +197,11 @@ impl Tokens {
     }
 
     /// [`refresh`](Tokens::refresh) with a simplejwt refresh token: exchanged once for a new
-    /// sign-in of ours (method `django`, authenticated when Django's token was issued),
-    /// whose tokens come back as a rotation's would, refresh token included whatever
-    /// `JWT_ROTATE_REFRESH_TOKENS` says (the old one is spent). A second exchange ends that
-    /// sign-in.
+    /// sign-in of ours (method `django`, with no recent proof of identity), whose tokens
+    /// come back as a rotation's would, refresh token included whatever
+    /// `JWT_ROTATE_REFRESH_TOKENS` says (the old one is spent). A request racing the
+    /// exchange within `JWT_REFRESH_REUSE_GRACE` gets the same sign-in (two tabs); a later
+    /// second exchange ends it.
     pub(super) async fn refresh_simplejwt(
         &self,
         claims: SimplejwtClaims,
@@ -199,22 +210,34 @@ impl Tokens {
         if claims.token_type != TokenType::Refresh {
             return Err(JwtError::WrongType.into());
         }
-        let replayed = |sid: String| async move {
-            tracing::warn!(%sid, "simplejwt refresh token used again; revoking its sign-in");
-            self.revoke(&sid, Revocation::RefreshTokenReuse, client)
-                .await?;
-            Err::<Refreshed, TokenError>(JwtError::Invalid.into())
+        let grace = self.settings.reuse_grace_secs;
+        let again = |state: LegacyState| async move {
+            match state {
+                LegacyState::Exchanged { sid, successor, at }
+                    if Utc::now().timestamp() - at <= grace =>
+                {
+                    self.hand_out_again(claims.user_id, &sid, successor).await
+                }
+                LegacyState::Exchanged { sid, .. } => {
+                    tracing::warn!(%sid, "simplejwt refresh token used again; revoking its sign-in");
+                    self.revoke(&sid, Revocation::RefreshTokenReuse, client)
+                        .await?;
+                    Err(JwtError::Invalid.into())
+                }
+                _ => Err(JwtError::Invalid.into()),
+            }
         };
         match self.judge_simplejwt_refresh(&claims).await? {
             LegacyState::Unused => {}
-            LegacyState::Exchanged(sid) => return replayed(sid).await,
-            LegacyState::Blacklisted => return Err(JwtError::Invalid.into()),
+            state => return again(state).await,
         }
         let Some(client) = client else {
             return Err(JwtError::Invalid.into());
         };
         let mut origin = SignInOrigin::new(METHOD, Channel::Api, client);
-        origin.authenticated_at = Some(claims.iat);
+        // Holding a token proves nothing fresh (simplejwt renews `iat` with each token):
+        // sensitive actions ask for the password again.
+        origin.authenticated_at = Some(0);
         let claim = Claim {
             jti_hash: hash_jti(&claims.jti),
             expires_at: claims.exp,
@@ -228,11 +251,8 @@ impl Tokens {
                 refresh: Some(pair.refresh),
                 sid: pair.sid,
             }),
-            // Another request exchanged it a moment ago: a copy, as above.
-            None => match self.judge_simplejwt_refresh(&claims).await? {
-                LegacyState::Exchanged(sid) => replayed(sid).await,
-                _ => Err(JwtError::Invalid.into()),
-            },
+            // Another request exchanged it a moment ago.
+            None => again(self.judge_simplejwt_refresh(&claims).await?).await,
         }
     }
 
@@ -269,6 +289,51 @@ impl Tokens {
         Ok(())
     }
 
+    /// The tokens of the sign-in `sid` that an exchange just started, again: a new access
+    /// token, and its first refresh token (jti `successor`) re-signed byte for byte, while
+    /// that sign-in is live.
+    async fn hand_out_again(
+        &self,
+        user_id: i64,
+        sid: &str,
+        successor: String,
+    ) -> Result<Refreshed, TokenError> {
+        if self.revocations.is_revoked(sid) {
+            return Err(JwtError::Invalid.into());
+        }
+        let times: Option<(i64, i64)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT r.issued_at, r.expires_at FROM refresh_tokens r \
+                 JOIN token_families f ON f.id = r.family_id \
+                 WHERE r.jti_hash = $1 AND r.family_id = $2 AND f.revoked_at IS NULL",
+            )
+            .bind(hash_jti(&successor))
+            .bind(sid)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some((issued_at, expires_at)) = times else {
+            return Err(JwtError::Invalid.into());
+        };
+        let now = Utc::now();
+        let token = self.codec.encode(&self.claims(
+            TokenType::Refresh,
+            successor,
+            user_id,
+            sid,
+            issued_at,
+            expires_at,
+        ));
+        Ok(Refreshed {
+            access: self.issue_access(user_id, sid, now),
+            refresh: Some(IssuedToken {
+                token,
+                expires_at: Utc.timestamp_opt(expires_at, 0).single().unwrap_or(now),
+            }),
+            sid: sid.to_owned(),
+        })
+    }
+
     fn as_claims(&self, claims: SimplejwtClaims) -> Claims {
         Claims {
             token_type: claims.token_type,
@@ -287,8 +352,16 @@ impl Tokens {
 pub(super) enum LegacyState {
     /// Never seen here: it may be exchanged.
     Unused,
-    /// Exchanged before for the sign-in (family id) named.
-    Exchanged(String),
+    /// Exchanged at `at` (Unix seconds) for the sign-in `sid`, whose first refresh token has
+    /// the jti `successor`.
+    Exchanged {
+        /// The sign-in the exchange started.
+        sid: String,
+        /// Its first refresh token's jti.
+        successor: String,
+        /// When.
+        at: i64,
+    },
     /// Blacklisted by simplejwt before the import, or spent by a sign-out here.
     Blacklisted,
 }
