@@ -576,3 +576,53 @@ async fn signing_out_with_a_django_access_token_ends_the_django_tokens() {
     );
     assert_eq!(refresh(&app, django.token("refresh")).await.0, 401);
 }
+
+#[tokio::test]
+async fn a_second_import_takes_what_changed_in_django() {
+    let django = django_sqlite();
+    let idp = FakeIdp::start().await;
+    let app = app_for(Engine::Postgres, django, &idp).await;
+    // A copy of the Django database, changed after the first import as a trial run and
+    // the real one would see it: alice and bob swap usernames, root gets a new name.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("db.sqlite3");
+    std::fs::copy(django.url.trim_start_matches("sqlite://"), &copy).unwrap();
+    let copy_url = format!("sqlite://{}", copy.display());
+    let (ok, _, err) = import(&app, &copy_url, &[]);
+    assert!(ok, "{err}");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&copy_url).await.unwrap();
+        for sql in [
+            "UPDATE auth_user SET username = 'tmp' WHERE username = 'alice'",
+            "UPDATE auth_user SET username = 'alice' WHERE username = 'bob'",
+            "UPDATE auth_user SET username = 'bob' WHERE username = 'tmp'",
+            "UPDATE auth_user SET first_name = 'Rooted' WHERE username = 'root'",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+    let (ok, out, err) = import(&app, &copy_url, &["--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 changed since the last import"), "{out}");
+    let (ok, out, err) = import(&app, &copy_url, &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 changed since the last import"), "{out}");
+    let (alice_id, password) = django.account("alice");
+    assert_eq!(stored(&app, alice_id).await.username, "bob");
+    assert_eq!(
+        stored(&app, django.account("bob").0).await.username,
+        "alice"
+    );
+    assert_eq!(
+        stored(&app, django.account("root").0).await.first_name,
+        "Rooted"
+    );
+    // Sign-in names follow: "bob" is now Django user 1's.
+    let res = app.login("bob", &password.unwrap()).await;
+    let (status, body) = status_and_json(res).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["pk"], alice_id);
+    let (ok, out, _) = import(&app, &copy_url, &[]);
+    assert!(ok && out.contains("Nothing to do"), "{out}");
+}
