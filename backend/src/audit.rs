@@ -132,6 +132,7 @@ impl<'a> Event<'a> {
 
     /// Writes the event's log line (after its transaction committed).
     pub fn log(&self) {
+        crate::metrics::event(self);
         tracing::info!(
             target: "audit",
             kind = self.kind.as_str(),

@@ -26,6 +26,7 @@ pub mod db;
 pub mod django_import;
 pub mod input;
 pub mod mail;
+pub mod metrics;
 pub mod secret;
 pub mod social;
 pub mod state;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod cli;
 pub mod csrf;
+pub mod http_metrics;
 pub mod routes;
 pub mod security_headers;
 pub mod server_state;

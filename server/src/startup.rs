@@ -21,7 +21,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::server_state::ServerState;
-use crate::{assets, csrf, routes, security_headers};
+use crate::{assets, csrf, http_metrics, routes, security_headers};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -35,6 +35,9 @@ impl Application {
     /// Connects to (and migrates) the database and binds the listener. Binding to port 0
     /// picks a free port, which is how the tests run several servers side by side.
     pub async fn build(mut config: Config) -> anyhow::Result<Application> {
+        if config.metrics_token.is_some() {
+            backend::metrics::install();
+        }
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("database {}", config.database_display()))?;
@@ -79,6 +82,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let background = self.state.spawn_background_tasks();
+        let upkeep = self
+            .state
+            .config
+            .metrics_token
+            .is_some()
+            .then(backend::metrics::spawn_upkeep);
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -86,6 +95,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         self.state.db.close().await;
         result
     }
@@ -115,6 +127,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         // Pages (and server functions) see the signed-in user; protected pages redirect.
         .route_layer(page_context)
         .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(backend_metrics))
         .route("/readyz", get(routes::health::readyz))
         .fallback(assets::static_or_not_found)
         .with_state(server_state)
@@ -124,6 +137,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(session_layer)
         .merge(api);
 
+    // Counted after routing (so the route pattern is known), before anything answers.
+    let router = router.layer(axum::middleware::from_fn(http_metrics::record));
     Ok(router
         .layer(axum::middleware::from_fn_with_state(
             public_origin,
@@ -154,6 +169,14 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         ))
+}
+
+/// `GET /metrics` (only with `METRICS_TOKEN`; see `backend::metrics`).
+async fn backend_metrics(
+    axum::extract::State(state): axum::extract::State<ServerState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    backend::metrics::scrape(axum::extract::State(state.app), headers).await
 }
 
 /// Leptos's own options: taken from the `LEPTOS_*` environment that `cargo leptos` sets

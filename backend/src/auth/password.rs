@@ -82,6 +82,8 @@ enum Done {
 struct Job {
     work: Work,
     reply: oneshot::Sender<Result<Done, PasswordError>>,
+    /// When it was queued, for the wait metric.
+    queued_at: Instant,
 }
 
 /// The most [`Passwords::verify`] pads a check to: one very costly Django hash (or a check
@@ -151,7 +153,11 @@ impl Passwords {
     async fn run(&self, work: Work) -> Result<Done, PasswordError> {
         let (reply, done) = oneshot::channel();
         self.jobs
-            .send_async(Job { work, reply })
+            .send_async(Job {
+                work,
+                reply,
+                queued_at: Instant::now(),
+            })
             .await
             .map_err(|_| PasswordError::Closed)?;
         done.await.map_err(|_| PasswordError::Closed)?
@@ -236,6 +242,11 @@ impl Passwords {
         Ok(())
     }
 
+    /// Jobs waiting for a hashing thread now.
+    pub fn queued(&self) -> usize {
+        self.jobs.len()
+    }
+
     /// The current floor of [`verify`](Self::verify).
     pub fn floor(&self) -> Duration {
         Duration::from_nanos(self.floor_nanos.load(Ordering::Relaxed))
@@ -248,6 +259,7 @@ fn worker(queue: flume::Receiver<Job>, params: Params, mut memory: Vec<Block>) {
         memory = vec![Block::default(); params.block_count()];
     }
     for job in queue.iter() {
+        metrics::histogram!(crate::metrics::HASH_WAIT).record(job.queued_at.elapsed().as_secs_f64());
         let result = match job.work {
             Work::Hash(password) => hash_with(&params, &password, &mut memory).map(Done::Hashed),
             Work::Verify {

@@ -381,6 +381,14 @@ impl RateLimits {
 
     /// The one guard every limit goes through.
     async fn check(&self, limit: Limit, key: &str) -> Result<(), RateLimited> {
+        let result = self.check_budget(limit, key).await;
+        if result.is_err() {
+            metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => limit.name()).increment(1);
+        }
+        result
+    }
+
+    async fn check_budget(&self, limit: Limit, key: &str) -> Result<(), RateLimited> {
         let Some(limiters) = &self.0 else {
             return Ok(());
         };

@@ -436,6 +436,23 @@ impl Tokens {
         refresh_token: &str,
         client: Option<&Client>,
     ) -> Result<Refreshed, TokenError> {
+        let result = self.exchange(refresh_token, client).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(TokenError::Jwt(_)) => "refused",
+            Err(TokenError::Db(_)) => "error",
+            Err(_) => "no_active_account",
+        };
+        metrics::counter!(crate::metrics::REFRESHES, "outcome" => outcome).increment(1);
+        result
+    }
+
+    /// [`refresh`](Self::refresh), uncounted.
+    async fn exchange(
+        &self,
+        refresh_token: &str,
+        client: Option<&Client>,
+    ) -> Result<Refreshed, TokenError> {
         let now = Utc::now();
         let iat = now.timestamp();
         let claims = match self

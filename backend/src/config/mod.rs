@@ -141,6 +141,8 @@ pub struct Config {
     /// Until when simplejwt's tokens from before a move from Django are read
     /// (`LEGACY_REFRESH_UNTIL`); `None`: never.
     pub legacy_refresh_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The bearer token `/metrics` requires (`METRICS_TOKEN`); `None`: no metrics.
+    pub metrics_token: Option<Secret>,
     /// simplejwt's `ROTATE_REFRESH_TOKENS` (on by default here).
     pub jwt_rotate_refresh_tokens: bool,
     /// How long a just-rotated refresh token still yields the same successor.
@@ -231,6 +233,9 @@ pub enum ConfigError {
         /// `JWT_ACCESS_TOKEN_LIFETIME`, seconds.
         access: i64,
     },
+    /// `METRICS_TOKEN` shorter than 16 bytes (guessable); the field is its length.
+    #[error("METRICS_TOKEN must be at least 16 bytes (got {0}); try openssl rand -hex 16")]
+    MetricsTokenTooShort(usize),
     /// `ACCOUNT_EMAIL_VERIFICATION=mandatory` with `EMAIL_URL=none`: nobody could sign up.
     #[error("ACCOUNT_EMAIL_VERIFICATION=mandatory needs mail, but EMAIL_URL=none")]
     VerificationWithoutMail,
@@ -371,6 +376,12 @@ impl Config {
                 access: s.jwt_access_token_lifetime,
             });
         }
+        let metrics_token = match s.metrics_token.filter(|t| !t.is_empty()) {
+            Some(token) if token.len() < 16 => {
+                return Err(ConfigError::MetricsTokenTooShort(token.len()))
+            }
+            token => token.map(Secret::new),
+        };
         if let Some(until) = s.legacy_refresh_until {
             let days = (until - chrono::Utc::now()).num_days();
             if days > 90 {
@@ -411,6 +422,7 @@ impl Config {
             reauth_max_age: seconds(s.reauth_max_age),
             jwt_rotate_refresh_tokens: s.jwt_rotate_refresh_tokens,
             legacy_refresh_until: s.legacy_refresh_until,
+            metrics_token,
             jwt_refresh_reuse_grace: seconds(s.jwt_refresh_reuse_grace),
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),
             jwt_audience: s.jwt_audience.filter(|v| !v.is_empty()),

@@ -142,6 +142,11 @@ pub struct Settings {
     #[arg(long, env = "LEGACY_REFRESH_UNTIL", value_parser = legacy_refresh_until)]
     pub legacy_refresh_until: Option<chrono::DateTime<chrono::Utc>>,
 
+    /// Bearer token that `GET /metrics` (Prometheus text) requires, at least 16 bytes.
+    /// Unset (the default): no metrics are recorded and /metrics is not found.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Issue a new refresh token on every refresh and retire the old one.
     #[arg(long, env = "JWT_ROTATE_REFRESH_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
     pub jwt_rotate_refresh_tokens: bool,

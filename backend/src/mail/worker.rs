@@ -169,6 +169,11 @@ impl Mailer {
                     outbox::delivered(&self.db, &message).await?;
                     continue;
                 };
+                metrics::counter!(
+                    crate::metrics::MAIL_FAILURES,
+                    "permanent" => if permanent { "true" } else { "false" }
+                )
+                .increment(1);
                 if outbox::failed(&self.db, &message, &error, permanent).await? {
                     tracing::error!(
                         id = message.id,

@@ -14,6 +14,7 @@ mod faults;
 mod foundation;
 mod jwt_abuse;
 mod lifecycle;
+mod metrics;
 mod password_change;
 mod sessions;
 mod sign_ins;
