@@ -12,7 +12,7 @@
 //! | [`SIGN_INS`] | counter | `method` (password, registration, a provider, django, reauthentication), `outcome` |
 //! | [`REFRESHES`] | counter | `outcome` (success, refused, no_active_account, error) |
 //! | [`REUSE`] | counter | – |
-//! | [`RATE_LIMITED`] | counter | `limit` (login_ip, login_account, register, refresh, email_ip, ...) |
+//! | [`RATE_LIMITED`] | counter | `limit` (login-ip, login-account, register-ip, refresh-ip, email-ip, ...) |
 //! | [`SECURITY_EVENTS`] | counter | `kind` (the security activity's kinds) |
 //! | [`HASH_QUEUE`] | gauge | – |
 //! | [`HASH_WAIT`] | histogram | – |

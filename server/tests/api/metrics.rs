@@ -52,7 +52,7 @@ async fn only_with_the_token_and_counting_what_happens() {
         let login = app.register("metered", "").await;
         assert_eq!(app.login("metered", "not it").await.status(), 400);
         assert_eq!(app.login("metered", GOOD_PASSWORD).await.status(), 200);
-        // The account's budget of 2 a minute is spent now.
+        // The budget of 2 a minute (per client IP, checked first) is spent now.
         assert_eq!(app.login("metered", GOOD_PASSWORD).await.status(), 429);
         let refresh = login["refresh"].as_str().unwrap();
         let res = app
@@ -73,7 +73,7 @@ async fn only_with_the_token_and_counting_what_happens() {
             r#"auth_token_refreshes_total{outcome="success"}"#,
             r#"auth_token_refreshes_total{outcome="refused"}"#,
             "auth_refresh_token_reuse_total",
-            r#"rate_limit_hits_total{limit="login_account"}"#,
+            r#"rate_limit_hits_total{limit="login-ip"}"#,
             r#"security_events_total{kind="signed_in"}"#,
             r#"http_requests_total{method="POST",route="/api/auth/login/",status="200"}"#,
             r#"http_requests_total{method="POST",route="/api/auth/login/",status="429"}"#,
