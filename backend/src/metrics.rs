@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`HTTP_REQUESTS`] | counter | `method`, `route` (the matched route pattern), `status` |
 //! | [`HTTP_DURATION`] | histogram | `method`, `route` |
-//! | [`SIGN_INS`] | counter | `method` (password, registration, a provider, django, reauthentication), `outcome` |
+//! | [`SIGN_INS`] | counter | `method` (password, registration, a provider, social, django, reauthentication), `outcome` |
 //! | [`REFRESHES`] | counter | `outcome` (success, refused, no_active_account, error) |
 //! | [`REUSE`] | counter | – |
 //! | [`RATE_LIMITED`] | counter | `limit` (login-ip, login-account, register-ip, refresh-ip, email-ip, ...) |
@@ -17,9 +17,9 @@
 //! | [`HASH_QUEUE`] | gauge | – |
 //! | [`HASH_WAIT`] | histogram | – |
 //! | [`MAIL_OUTBOX`] | gauge | `status` (pending, sending, sent, dead) |
-//! | [`MAIL_FAILURES`] | counter | `permanent` (true, false) |
-//! | [`DB_CONNECTIONS`] | gauge | `state` (in_use, idle) |
-//! | [`DB_MAX_CONNECTIONS`] | gauge | – |
+//! | [`MAIL_FAILURES`] | counter | `gave_up` (true, false) |
+//! | [`DB_CONNECTIONS`] | gauge | `pool` (main; SQLite: read, write), `state` (in_use, idle) |
+//! | [`DB_MAX_CONNECTIONS`] | gauge | `pool` |
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub const HASH_QUEUE: &str = "password_hash_queue_length";
 pub const HASH_WAIT: &str = "password_hash_wait_seconds";
 /// Messages in the mail outbox by status (sampled at scrape).
 pub const MAIL_OUTBOX: &str = "mail_outbox_messages";
-/// Failed delivery attempts; `permanent="true"` ones are not retried.
+/// Failed delivery attempts; `gave_up="true"`: the message is dead (no more retries).
 pub const MAIL_FAILURES: &str = "mail_delivery_failures_total";
 /// Database connections of this instance's pool by state (sampled at scrape).
 pub const DB_CONNECTIONS: &str = "db_pool_connections";
@@ -127,6 +127,12 @@ pub fn event(event: &Event<'_>) {
     }
 }
 
+/// Counts a refused sign-in that records no security event (a social sign-in that failed,
+/// a password refusal decided before any account was looked at).
+pub fn sign_in_refused(method: &'static str, outcome: &'static str) {
+    metrics::counter!(SIGN_INS, "method" => method, "outcome" => outcome).increment(1);
+}
+
 /// `GET /metrics`: the Prometheus text, for `Authorization: Bearer <METRICS_TOKEN>` only
 /// (401 otherwise). Samples the gauges first.
 pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -157,10 +163,12 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
 /// Sets the gauges that are read rather than counted.
 async fn sample(state: &AppState) {
     metrics::gauge!(HASH_QUEUE).set(state.passwords.queued() as f64);
-    let (size, idle, max) = pool_usage(&state.db);
-    metrics::gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(size - idle));
-    metrics::gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
-    metrics::gauge!(DB_MAX_CONNECTIONS).set(f64::from(max));
+    for (pool, (size, idle, max)) in pool_usage(&state.db) {
+        metrics::gauge!(DB_CONNECTIONS, "pool" => pool, "state" => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
+        metrics::gauge!(DB_CONNECTIONS, "pool" => pool, "state" => "idle").set(f64::from(idle));
+        metrics::gauge!(DB_MAX_CONNECTIONS, "pool" => pool).set(f64::from(max));
+    }
     let counts: Result<Vec<(String, i64)>, sqlx::Error> = with_db!(&state.db, pool => {
         sqlx::query_as("SELECT status, COUNT(*) FROM mail_outbox GROUP BY status")
             .fetch_all(pool)
@@ -177,12 +185,19 @@ async fn sample(state: &AppState) {
     }
 }
 
-/// (connections open, idle, maximum) of the pool requests use.
-fn pool_usage(db: &Db) -> (u32, u32, u32) {
-    with_db!(db, pool => {
-        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-        (pool.size(), idle.min(pool.size()), pool.options().get_max_connections())
-    })
+/// (connections open, idle, maximum) of each pool, by name: PostgreSQL's one pool
+/// (`main`); SQLite's readers (`read`) and its single writer (`write`), the usual
+/// bottleneck.
+fn pool_usage(db: &Db) -> Vec<(&'static str, (u32, u32, u32))> {
+    fn usage<D: sqlx::Database>(pool: &sqlx::Pool<D>) -> (u32, u32, u32) {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        (size, idle, pool.options().get_max_connections())
+    }
+    match db {
+        Db::Postgres(pool) => vec![("main", usage(pool))],
+        Db::Sqlite { pool, writer } => vec![("read", usage(pool)), ("write", usage(writer))],
+    }
 }
 
 /// Keeps the recorder's histograms bounded: run every few seconds while installed.

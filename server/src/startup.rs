@@ -137,13 +137,14 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(session_layer)
         .merge(api);
 
-    // Counted after routing (so the route pattern is known), before anything answers.
-    let router = router.layer(axum::middleware::from_fn(http_metrics::record));
+    // Both wrap each route (so the route pattern is known); metrics outside CSRF, so that
+    // its refusals are counted too.
     Ok(router
         .layer(axum::middleware::from_fn_with_state(
             public_origin,
             csrf::protect,
         ))
+        .layer(axum::middleware::from_fn(http_metrics::record))
         .layer(axum::middleware::map_response(security_headers::add))
         .layer(
             ServiceBuilder::new()

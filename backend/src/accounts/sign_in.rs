@@ -72,6 +72,7 @@ pub async fn sign_in_with_password(
     let bad_credentials = || AccountError::invalid(NON_FIELD_ERRORS, BAD_CREDENTIALS);
     // No account has a name this long: no lookup, and no rate-limit key of megabytes.
     if identifier.chars().count() > MAX_IDENTIFIER_CHARS {
+        crate::metrics::sign_in_refused("password", "bad_credentials");
         return Err(bad_credentials());
     }
     let user = users::find_by_login(db, &identifier).await?;
@@ -99,9 +100,13 @@ pub async fn sign_in_with_password(
             }
         }
     }
+    if limited.is_err() {
+        crate::metrics::sign_in_refused("password", "rate_limited");
+    }
     limited?;
     // Refused before hashing: nobody gets to make the server hash megabytes.
     if password.len() > MAX_PASSWORD_BYTES {
+        crate::metrics::sign_in_refused("password", "bad_credentials");
         return Err(bad_credentials());
     }
 

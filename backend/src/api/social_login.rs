@@ -36,6 +36,18 @@ pub async fn google(
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
+    let result = google_sign_in(state, client, fields).await;
+    if result.is_err() {
+        crate::metrics::sign_in_refused(PROVIDER, "failed");
+    }
+    result
+}
+
+async fn google_sign_in(
+    state: AppState,
+    client: Client,
+    fields: Fields,
+) -> Result<Json<LoginBody>, ApiError> {
     // Each attempt costs a signature check or a round trip to Google: count it as a login.
     state.rate_limits.login_ip(client.ip).await?;
     let provider = state.social.get(PROVIDER).ok_or_else(|| {

@@ -169,12 +169,13 @@ impl Mailer {
                     outbox::delivered(&self.db, &message).await?;
                     continue;
                 };
+                let gave_up = outbox::failed(&self.db, &message, &error, permanent).await?;
                 metrics::counter!(
                     crate::metrics::MAIL_FAILURES,
-                    "permanent" => if permanent { "true" } else { "false" }
+                    "gave_up" => if gave_up { "true" } else { "false" }
                 )
                 .increment(1);
-                if outbox::failed(&self.db, &message, &error, permanent).await? {
+                if gave_up {
                     tracing::error!(
                         id = message.id,
                         attempts = message.attempts,

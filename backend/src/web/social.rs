@@ -79,6 +79,7 @@ fn redirect_uri(state: &AppState, provider: &str) -> String {
 }
 
 fn failed(state: &AppState, to: &str, message: String) -> Response {
+    crate::metrics::sign_in_refused("social", "failed");
     see_other_with(
         state,
         to,

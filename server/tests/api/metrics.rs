@@ -85,14 +85,30 @@ async fn only_with_the_token_and_counting_what_happens() {
         }
         for series in [
             "password_hash_queue_length",
-            r#"db_pool_connections{state="idle"}"#,
-            r#"db_pool_connections{state="in_use"}"#,
-            "db_pool_max_connections",
+            match engine {
+                Engine::Sqlite => r#"db_pool_connections{pool="write",state="idle"}"#,
+                Engine::Postgres => r#"db_pool_connections{pool="main",state="idle"}"#,
+            },
+            match engine {
+                Engine::Sqlite => r#"db_pool_connections{pool="read",state="in_use"}"#,
+                Engine::Postgres => r#"db_pool_connections{pool="main",state="in_use"}"#,
+            },
             r#"mail_outbox_messages{status="pending"}"#,
             r#"mail_outbox_messages{status="dead"}"#,
         ] {
             assert!(value(&after, series).is_some(), "{series} in\n{after}");
         }
+        // Any method name a client makes up is `other`, not a series of its own.
+        let res = app
+            .client
+            .request(reqwest::Method::from_bytes(b"FOO123").unwrap(), app.url("/api/auth/user/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405);
+        let (_, after) = scrape(&app, Some(TOKEN)).await;
+        assert!(!after.contains("FOO123"), "{after}");
+        assert!(after.contains(r#"method="other""#), "{after}");
         assert!(after.contains("# TYPE http_request_duration_seconds histogram"));
         assert!(after.contains(r#"http_request_duration_seconds_bucket{method="POST",route="/api/auth/login/",le="0.001"}"#));
         // Paths stay out of the labels: a user's id never becomes a series.
