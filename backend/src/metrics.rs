@@ -79,7 +79,9 @@ pub fn install() -> PrometheusHandle {
                 .build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed; /metrics shows ours only");
+                tracing::warn!(
+                    "a metrics recorder was already installed; /metrics shows ours only"
+                );
             }
             describe();
             handle
@@ -89,17 +91,30 @@ pub fn install() -> PrometheusHandle {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(HTTP_REQUESTS, "Requests answered, by method, route and status.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "Requests answered, by method, route and status."
+    );
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to the response head.");
     describe_counter!(SIGN_INS, "Sign-in attempts by method and outcome.");
     describe_counter!(REFRESHES, "Refresh-token exchanges by outcome.");
-    describe_counter!(REUSE, "Retired refresh tokens replayed (each ends a sign-in).");
+    describe_counter!(
+        REUSE,
+        "Retired refresh tokens replayed (each ends a sign-in)."
+    );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limit.");
     describe_counter!(SECURITY_EVENTS, "Security events recorded, by kind.");
     describe_gauge!(HASH_QUEUE, "Password hashing jobs waiting for a thread.");
-    describe_histogram!(HASH_WAIT, Unit::Seconds, "Wait for a password hashing thread.");
+    describe_histogram!(
+        HASH_WAIT,
+        Unit::Seconds,
+        "Wait for a password hashing thread."
+    );
     describe_gauge!(MAIL_OUTBOX, "Mail outbox messages by status.");
-    describe_counter!(MAIL_FAILURES, "Failed mail deliveries (permanent: not retried).");
+    describe_counter!(
+        MAIL_FAILURES,
+        "Failed mail deliveries (permanent: not retried)."
+    );
     describe_gauge!(DB_CONNECTIONS, "Database pool connections by state.");
     describe_gauge!(DB_MAX_CONNECTIONS, "Database pool size limit.");
 }
@@ -154,7 +169,10 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let handle = install();
     sample(&state).await;
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     )
         .into_response()
@@ -177,7 +195,10 @@ async fn sample(state: &AppState) {
     match counts {
         Ok(counts) => {
             for status in ["pending", "sending", "sent", "dead"] {
-                let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
                 metrics::gauge!(MAIL_OUTBOX, "status" => status).set(n as f64);
             }
         }

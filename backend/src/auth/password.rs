@@ -259,7 +259,8 @@ fn worker(queue: flume::Receiver<Job>, params: Params, mut memory: Vec<Block>) {
         memory = vec![Block::default(); params.block_count()];
     }
     for job in queue.iter() {
-        metrics::histogram!(crate::metrics::HASH_WAIT).record(job.queued_at.elapsed().as_secs_f64());
+        metrics::histogram!(crate::metrics::HASH_WAIT)
+            .record(job.queued_at.elapsed().as_secs_f64());
         let result = match job.work {
             Work::Hash(password) => hash_with(&params, &password, &mut memory).map(Done::Hashed),
             Work::Verify {

@@ -101,7 +101,10 @@ async fn only_with_the_token_and_counting_what_happens() {
         // Any method name a client makes up is `other`, not a series of its own.
         let res = app
             .client
-            .request(reqwest::Method::from_bytes(b"FOO123").unwrap(), app.url("/api/auth/user/"))
+            .request(
+                reqwest::Method::from_bytes(b"FOO123").unwrap(),
+                app.url("/api/auth/user/"),
+            )
             .send()
             .await
             .unwrap();
