@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use backend::metrics::{HTTP_DURATION, HTTP_REQUESTS};
@@ -13,8 +14,14 @@ use backend::metrics::{HTTP_DURATION, HTTP_REQUESTS};
 pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     // Clients may send any method name: a fixed set keeps the labels few.
-    let method = match request.method().as_str() {
-        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+    let method: &'static str = match *request.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
         _ => "other",
     };
     let route = request

@@ -103,7 +103,7 @@ async fn only_with_the_token_and_counting_what_happens() {
             .client
             .request(
                 reqwest::Method::from_bytes(b"FOO123").unwrap(),
-                app.url("/api/auth/user/"),
+                app.url("/api/auth/login/"),
             )
             .send()
             .await
