@@ -7,11 +7,14 @@
 -- tokens_valid_after: Unix seconds; simplejwt tokens of the account issued at or before it
 --   are refused (set by a password change or reset, a deactivation, ending the other
 --   sign-ins, and a sign-out with a simplejwt token).
+-- password_set_here: the owner changed or reset the password here since (a later import
+--   then keeps it; a mere upgrade of the hash at sign-in does not count).
 CREATE TABLE imported_users (
-    user_id            BIGINT NOT NULL PRIMARY KEY,
-    imported_at        BIGINT NOT NULL,
-    django             TEXT   NOT NULL,
-    tokens_valid_after BIGINT NOT NULL DEFAULT 0
+    user_id            BIGINT  NOT NULL PRIMARY KEY,
+    imported_at        BIGINT  NOT NULL,
+    django             TEXT    NOT NULL,
+    tokens_valid_after BIGINT  NOT NULL DEFAULT 0,
+    password_set_here  BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 -- simplejwt refresh tokens issued by the Django stack, by the SHA-256 (hex) of their jti:

@@ -141,6 +141,27 @@ fn summary(plan: &backend::django_import::Plan, dry_run: bool) -> String {
         plan.unchanged + plan.changes.len() - changed,
         plan.deleted_here
     );
+    if !plan.gone_from_django.is_empty() {
+        let shown: Vec<&str> = plan
+            .gone_from_django
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect();
+        let more = plan.gone_from_django.len() - shown.len();
+        let _ = writeln!(
+            out,
+            "No longer in Django: {} account(s) imported before, left as they are here (an \
+             import never deletes; `server deactivate-user` stops one): {}{}.",
+            plan.gone_from_django.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     let written = plan.new_accounts.iter().chain(
         plan.changes
             .iter()

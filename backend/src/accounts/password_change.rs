@@ -132,6 +132,10 @@ pub async fn change_password(
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(crate::django_import::PASSWORD_SET_HERE)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         if let Some(notice) = &notice {
             enqueue_in!(&mut *tx, notice).await?;
         }

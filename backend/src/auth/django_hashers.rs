@@ -95,6 +95,42 @@ pub fn verify(password: &str, stored: &str) -> Option<bool> {
     }
 }
 
+/// Whether the work factors of a Django hash stay within what one sign-in may cost: at most
+/// 10,000,000 PBKDF2 iterations (Django 5.2 uses 1,000,000), bcrypt cost 16, scrypt
+/// N = 2^20 with N·r ≤ 2^21 (256 MiB) and p ≤ 16, argon2 m ≤ 256 MiB, t ≤ 16, p ≤ 16. A
+/// hash beyond them (only a hand-made one) would hold a hashing thread for minutes or
+/// allocate gigabytes: it is never checked, and the import reports it. Other formats: true.
+pub fn within_work_limits(stored: &str) -> bool {
+    let mut parts = stored.split('$');
+    let number = |part: Option<&str>| part.and_then(|p| p.parse::<u64>().ok());
+    match parts.next() {
+        Some("pbkdf2_sha256" | "pbkdf2_sha1") => {
+            number(parts.next()).is_some_and(|n| n <= 10_000_000)
+        }
+        // `bcrypt_sha256$$2b$<cost>$…`
+        Some("bcrypt_sha256") => number(parts.nth(2)).is_some_and(|cost| cost <= 16),
+        Some("scrypt") => {
+            let n = number(parts.next());
+            let r = number(parts.nth(1));
+            let p = number(parts.next());
+            matches!((n, r, p), (Some(n), Some(r), Some(p))
+                if n <= 1 << 20 && r <= 16 && n * r <= 1 << 21 && p <= 16)
+        }
+        // `argon2$argon2id$v=19$m=…,t=…,p=…$…`
+        Some("argon2") => {
+            let Some(params) = parts.nth(2) else {
+                return false;
+            };
+            params.split(',').all(|param| match param.split_once('=') {
+                Some(("m", v)) => number(Some(v)).is_some_and(|m| m <= 262_144),
+                Some(("t" | "p", v)) => number(Some(v)).is_some_and(|x| x <= 16),
+                _ => true,
+            })
+        }
+        _ => true,
+    }
+}
+
 /// `<iterations>$<salt>$<base64>` of a PBKDF2 hash.
 fn pbkdf2_parts<'a>(mut parts: impl Iterator<Item = &'a str>) -> Option<(u32, &'a [u8], Vec<u8>)> {
     let iterations: u32 = parts.next()?.parse().ok().filter(|n| *n > 0)?;
@@ -207,5 +243,29 @@ pub(crate) mod tests {
             None,
             "N not a power of 2"
         );
+    }
+
+    #[test]
+    fn absurd_work_factors_are_never_checked() {
+        for ok in [
+            PBKDF2_SHA256,
+            ARGON2,
+            BCRYPT_SHA256,
+            PBKDF2_SHA1,
+            SCRYPT,
+            "md5$x$y",
+        ] {
+            assert!(within_work_limits(ok), "{ok}");
+        }
+        for absurd in [
+            "pbkdf2_sha256$999999999$salt$hash=",
+            "pbkdf2_sha256$lots$salt$hash=",
+            "bcrypt_sha256$$2b$20$abc",
+            "scrypt$1073741824$salt$8$1$hash=",
+            "scrypt$16384$salt$1024$1$hash=",
+            "argon2$argon2id$v=19$m=4194304,t=2,p=1$salt$hash",
+        ] {
+            assert!(!within_work_limits(absurd), "{absurd}");
+        }
     }
 }

@@ -186,11 +186,15 @@ impl Passwords {
         password: &str,
         stored: Option<&str>,
     ) -> Result<Verification, PasswordError> {
-        let django =
-            stored.is_some_and(|s| matches!(django_hashers::classify(s), DjangoHash::Known(_)));
+        let django = stored.is_some_and(|s| {
+            matches!(django_hashers::classify(s), DjangoHash::Known(_))
+                && django_hashers::within_work_limits(s)
+        });
         // A hash no password can match (Django's unusable `!…`, a format we cannot check)
         // gets an unknown name's work, so that it answers no sooner.
-        let stored = stored.filter(|s| django || parse_phc(s).is_some());
+        let stored = stored.filter(|s| {
+            django || (django_hashers::classify(s) == DjangoHash::Other && parse_phc(s).is_some())
+        });
         let work = Work::Verify {
             password: password.to_owned(),
             known: stored.is_some(),

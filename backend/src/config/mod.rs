@@ -384,7 +384,11 @@ impl Config {
         };
         if let Some(until) = s.legacy_refresh_until {
             let days = (until - chrono::Utc::now()).num_days();
-            if days > 90 {
+            if until <= chrono::Utc::now() {
+                warnings.push(format!(
+                    "LEGACY_REFRESH_UNTIL ({until}) has passed: no simplejwt token is accepted"
+                ));
+            } else if days > 90 {
                 warnings.push(format!(
                     "LEGACY_REFRESH_UNTIL is {days} days away: simplejwt's refresh tokens live \
                      7 days by default, so a date soon after the switch plus their lifetime \

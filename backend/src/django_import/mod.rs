@@ -45,6 +45,12 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
+/// Marks user `$1`'s password as changed here (a password change or reset, in its
+/// transaction), so that a later import keeps it over Django's. A no-op for accounts not
+/// imported.
+pub const PASSWORD_SET_HERE: &str =
+    "UPDATE imported_users SET password_set_here = TRUE WHERE user_id = $1";
+
 /// Rows per multi-row INSERT: 14 columns × 1,000 stays under both engines' bind limits.
 const CHUNK: usize = 1_000;
 
@@ -97,8 +103,10 @@ async fn existing(db: &Db) -> Result<plan::Existing, ImportError> {
         .fetch_all(pool)
         .await
     })?;
-    let imported: Vec<(i64, String)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT user_id, django FROM imported_users").fetch_all(pool).await
+    let imported: Vec<(i64, String, bool)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT user_id, django, password_set_here FROM imported_users")
+            .fetch_all(pool)
+            .await
     })?;
     let names: Vec<(String, i64)> = with_db!(db, pool => {
         sqlx::query_as("SELECT name_key, user_id FROM login_names").fetch_all(pool).await
@@ -143,12 +151,19 @@ async fn existing(db: &Db) -> Result<plan::Existing, ImportError> {
             },
         );
     }
-    for (id, django) in imported {
+    for (id, django, password_set_here) in imported {
         let django = serde_json::from_str(&django).map_err(|e| {
             ImportError::BadValue(format!("imported_users.django of user {id}: {e}"))
         })?;
         let now = accounts.remove(&id);
-        existing.imported.insert(id, plan::Imported { now, django });
+        existing.imported.insert(
+            id,
+            plan::Imported {
+                now,
+                django,
+                password_set_here,
+            },
+        );
     }
     Ok(existing)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::source::{DjangoData, DjangoUser};
-use crate::auth::django_hashers::{classify, DjangoHash};
+use crate::auth::django_hashers::{classify, within_work_limits, DjangoHash};
 use crate::users::identity_key;
 
 /// An account as it will be stored (`users` plus its `login_names`); also, with the
@@ -99,6 +99,9 @@ pub struct Imported {
     pub now: Option<Account>,
     /// What Django held at that import ([`Account::snapshot`]).
     pub django: Account,
+    /// Whether its owner changed or reset the password here since (an upgrade of the hash
+    /// at sign-in is not a change: the password is the same).
+    pub password_set_here: bool,
 }
 
 /// What our database holds that an import must respect.
@@ -141,6 +144,9 @@ pub struct Plan {
     pub unchanged: usize,
     /// Accounts a previous import wrote that were deleted here since: not brought back.
     pub deleted_here: usize,
+    /// Usernames of accounts a previous import wrote that Django no longer has: left as
+    /// they are here (an import never deletes).
+    pub gone_from_django: Vec<String>,
     /// Links to insert.
     pub new_links: Vec<Link>,
     /// Links already here.
@@ -203,8 +209,9 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
             Some(Imported {
                 now: Some(now),
                 django: before,
+                password_set_here,
             }) => {
-                let merged = merge(&django, now, before);
+                let merged = merge(&django, now, before, *password_set_here);
                 let change = Change {
                     rewrites_account: merged != *now,
                     account: merged.clone(),
@@ -216,6 +223,15 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
             None => planned.push((django.clone(), django, None)),
         }
     }
+    let in_django: HashSet<i64> = data.users.iter().map(|u| u.id).collect();
+    let mut gone: Vec<(i64, String)> = existing
+        .imported
+        .iter()
+        .filter(|(id, _)| !in_django.contains(id))
+        .filter_map(|(id, imported)| Some((*id, imported.now.as_ref()?.username.clone())))
+        .collect();
+    gone.sort();
+    plan.gone_from_django = gone.into_iter().map(|(_, name)| name).collect();
     let importing: HashSet<i64> = planned.iter().map(|(a, _, _)| a.id).collect();
     let rewritten = |id: &i64| importing.contains(id) && existing.imported.contains_key(id);
 
@@ -247,24 +263,29 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
     }
 
     for (django, account, change) in planned {
-        match classify(django.password_hash.as_deref().unwrap_or("!")) {
-            DjangoHash::Known(format) => {
+        let hash = django.password_hash.as_deref().unwrap_or("!");
+        match classify(hash) {
+            DjangoHash::Known(format) if within_work_limits(hash) => {
                 *plan.password_formats.entry(format.to_owned()).or_default() += 1;
             }
+            DjangoHash::Known(format) => plan
+                .unsupported_passwords
+                .entry(format!("{format} (work factor above our limits)"))
+                .or_default()
+                .push(django.username.clone()),
             DjangoHash::Unusable => plan.unusable_passwords += 1,
-            DjangoHash::Other => {
-                let hash = django.password_hash.as_deref().unwrap_or_default();
-                let format = hash.split('$').next().unwrap_or_default();
-                let format = if format.is_empty() || format.len() > 40 {
-                    "unknown".to_owned()
-                } else {
-                    format.to_owned()
-                };
-                plan.unsupported_passwords
-                    .entry(format)
-                    .or_default()
-                    .push(django.username.clone());
-            }
+            DjangoHash::Other => plan
+                .unsupported_passwords
+                .entry(format_name(hash))
+                .or_default()
+                .push(django.username.clone()),
+        }
+        if let Some(problem) = username_problem(&django.username) {
+            plan.clashes.push(format!(
+                "Django user {} ({:?}): {problem}: rename it in Django first",
+                django.id,
+                django.username.chars().take(40).collect::<String>()
+            ));
         }
         let imported_before = existing.imported.contains_key(&account.id);
         if !imported_before {
@@ -359,6 +380,42 @@ pub fn plan(data: &DjangoData, existing: &Existing, now: DateTime<Utc>) -> Plan 
     plan
 }
 
+/// The name of a password format we cannot check, as the report shows it: the prefix
+/// before `$` when it looks like a hasher's name, else `unrecognised`. Never the stored
+/// value itself, which may be a bare hash or even a password.
+fn format_name(hash: &str) -> String {
+    match hash.split_once('$') {
+        Some((name, _))
+            if (1..=32).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            name.to_owned()
+        }
+        _ => "unrecognised".to_owned(),
+    }
+}
+
+/// Why a Django username cannot be an account's name here (Django's own validator
+/// prevents each of these, but a database edited by hand may hold them).
+fn username_problem(username: &str) -> Option<&'static str> {
+    let chars = username.chars().count();
+    if chars == 0 {
+        return Some("an empty username");
+    }
+    if chars > crate::users::NAME_MAX_CHARS {
+        return Some("a username over 150 characters");
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
+    {
+        return Some("a username with characters other than letters, digits and @.+-_");
+    }
+    None
+}
+
 /// SHA-256 (hex) of a password hash, as snapshots keep it.
 fn fingerprint(hash: Option<&str>) -> Option<String> {
     hash.map(|h| hex::encode(Sha256::digest(h.as_bytes())))
@@ -366,9 +423,10 @@ fn fingerprint(hash: Option<&str>) -> Option<String> {
 
 /// Three-way merge of an account imported before: each field takes Django's value when
 /// Django changed it since the import (`before`) and it was not changed here; otherwise
-/// ours stays (a deactivation, a rename, an address change, a password set or upgraded
-/// here). The address and its verification go together.
-fn merge(django: &Account, now: &Account, before: &Account) -> Account {
+/// ours stays (a deactivation, a rename, an address change, a password changed or reset
+/// here). The address and its verification go together. A password Django changed wins
+/// over our upgrade of the old one's hash (the same password, rehashed at sign-in).
+fn merge(django: &Account, now: &Account, before: &Account, password_set_here: bool) -> Account {
     macro_rules! pick {
         ($($field:ident),*) => {
             Account {
@@ -396,9 +454,13 @@ fn merge(django: &Account, now: &Account, before: &Account) -> Account {
         (merged.email, merged.email_verified) = address(django);
     }
     let django_password = fingerprint(django.password_hash.as_deref());
-    if django_password != before.password_hash
-        && fingerprint(now.password_hash.as_deref()) == before.password_hash
-    {
+    let unchanged_here = fingerprint(now.password_hash.as_deref()) == before.password_hash
+        || (!password_set_here
+            && now
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| h.starts_with("$argon2id$")));
+    if django_password != before.password_hash && unchanged_here {
         merged.password_hash.clone_from(&django.password_hash);
     }
     merged
@@ -512,6 +574,29 @@ mod tests {
     }
 
     #[test]
+    fn reports_never_show_a_stored_value_and_odd_usernames_stop_it() {
+        let d = data(vec![
+            user(1, "a", "", "88e4ddd2402d92d50e1879d6ecd9ffd4"),
+            user(2, "b", "", "MyPlainPassw0rd!"),
+            user(3, "c", "", "pbkdf2_sha256$999999999$salt$hash="),
+            user(4, "", "", PBKDF2),
+            user(5, "bad\u{1b}name", "", PBKDF2),
+            user(6, &"x".repeat(151), "", PBKDF2),
+        ]);
+        let p = plan(&d, &Existing::default(), at(0));
+        let formats: Vec<&String> = p.unsupported_passwords.keys().collect();
+        assert_eq!(
+            formats,
+            [
+                "pbkdf2_sha256 (work factor above our limits)",
+                "unrecognised"
+            ]
+        );
+        assert_eq!(p.unsupported_passwords["unrecognised"], ["a", "b"]);
+        assert_eq!(p.clashes.len(), 3, "{:#?}", p.clashes);
+    }
+
+    #[test]
     fn passwords_are_sorted_by_what_sign_in_can_do() {
         let d = data(vec![
             user(1, "a", "", PBKDF2),
@@ -575,6 +660,7 @@ mod tests {
                 Imported {
                     now: Some(a.clone()),
                     django: a.snapshot(),
+                    password_set_here: false,
                 },
             );
             for key in a.login_keys() {
@@ -595,9 +681,11 @@ mod tests {
         assert!(again.new_accounts.is_empty() && again.changes.is_empty());
         assert_eq!(again.unchanged, 2);
 
-        // Here: bob signed in (argon2id now) and was deactivated. In Django: alice was
-        // renamed, bob's name and active flag changed.
-        let bob = existing.imported.get_mut(&2).unwrap().now.as_mut().unwrap();
+        // Here: bob changed his password and was deactivated. In Django: alice was
+        // renamed, bob's name, active flag and password changed.
+        let bob = existing.imported.get_mut(&2).unwrap();
+        bob.password_set_here = true;
+        let bob = bob.now.as_mut().unwrap();
         bob.password_hash = Some("$argon2id$v=19$x".into());
         bob.is_active = false;
         let mut d2 = d.clone();
@@ -612,6 +700,13 @@ mod tests {
         assert_eq!(bob.first_name, "Robert", "changed in Django only");
         assert!(!bob.is_active, "changed here: stays");
         assert_eq!(bob.password_hash.as_deref(), Some("$argon2id$v=19$x"));
+        // Had bob only signed in here (his old password rehashed), Django's new one wins.
+        existing.imported.get_mut(&2).unwrap().password_set_here = false;
+        let fourth = plan(&d2, &existing, at(0));
+        assert_eq!(
+            fourth.changes[1].account.password_hash.as_deref(),
+            Some(d2.users[1].password.as_str())
+        );
         // Snapshots keep no password hash, only its fingerprint.
         assert_ne!(
             third.changes[1].django.password_hash.as_deref(),

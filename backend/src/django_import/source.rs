@@ -190,6 +190,7 @@ pub async fn read(url: &str) -> Result<DjangoData, ImportError> {
             .read_only(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(source)?;
@@ -197,13 +198,14 @@ pub async fn read(url: &str) -> Result<DjangoData, ImportError> {
             pool,
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
         )
-    } else {
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // Read-only sessions: the import can never change Django's database.
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| ImportError::Source(e.to_string()))?
             .options([("default_transaction_read_only", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(source)?;
@@ -212,6 +214,10 @@ pub async fn read(url: &str) -> Result<DjangoData, ImportError> {
             "SELECT COUNT(*) FROM information_schema.tables \
              WHERE table_name = $1 AND table_schema = ANY (current_schemas(false))"
         )
+    } else {
+        return Err(ImportError::Source(
+            "--from must be a sqlite:// or postgres:// URL (the Django database's)".into(),
+        ));
     };
 
     Ok(DjangoData {

@@ -261,6 +261,11 @@ async fn moves_without_signing_anyone_out(engine: Engine) {
     );
     let res = app.get_with_token("/api/auth/user/", &access).await;
     assert_eq!(res.status(), 401);
+    // A copied refresh token may come with copied access tokens: Django's end too.
+    let res = app
+        .get_with_token("/api/auth/user/", django.token("access"))
+        .await;
+    assert_eq!(res.status(), 401);
     assert!(app
         .event_kinds(Some(alice_id))
         .await
@@ -387,6 +392,14 @@ async fn clashes_stop_the_import_before_anything_is_written() {
         "{err}"
     );
     assert_eq!(user_count(&app).await, 2);
+    // Not a Django database URL: a sentence, nothing written.
+    let (ok, _, err) = import(&app, "mysql://u:secret@localhost/db", &[]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("--from must be a sqlite:// or postgres:// URL"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
     // The dry run reports the same and exits non-zero too.
     let (ok, _, err) = import(&app, &django.url, &["--dry-run"]);
     assert!(!ok && err.contains("4 clash(es)"), "{err}");
@@ -590,6 +603,12 @@ async fn a_second_import_takes_what_changed_in_django() {
     let copy_url = format!("sqlite://{}", copy.display());
     let (ok, _, err) = import(&app, &copy_url, &[]);
     assert!(ok, "{err}");
+    // root signs in here (the hash is upgraded: the same password, rehashed).
+    let (_, root_password) = django.account("root");
+    assert_eq!(
+        app.login("root", &root_password.unwrap()).await.status(),
+        200
+    );
     {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect(&copy_url).await.unwrap();
@@ -597,7 +616,13 @@ async fn a_second_import_takes_what_changed_in_django() {
             "UPDATE auth_user SET username = 'tmp' WHERE username = 'alice'",
             "UPDATE auth_user SET username = 'alice' WHERE username = 'bob'",
             "UPDATE auth_user SET username = 'bob' WHERE username = 'tmp'",
-            "UPDATE auth_user SET first_name = 'Rooted' WHERE username = 'root'",
+            // Django 4.2's PBKDF2 of "correct horse" (1,000 iterations).
+            "UPDATE auth_user SET first_name = 'Rooted', password = \
+             'pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=' \
+             WHERE username = 'root'",
+            "DELETE FROM account_emailaddress WHERE user_id IN \
+             (SELECT id FROM auth_user WHERE username = 'dave')",
+            "DELETE FROM auth_user WHERE username = 'dave'",
         ] {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
@@ -617,6 +642,16 @@ async fn a_second_import_takes_what_changed_in_django() {
     assert_eq!(
         stored(&app, django.account("root").0).await.first_name,
         "Rooted"
+    );
+    assert!(
+        out.contains("No longer in Django: 1 account(s)") && out.contains(": dave."),
+        "{out}"
+    );
+    // root's password was changed in Django after the upgrade here: Django's wins.
+    assert_eq!(app.login("root", "correct horse").await.status(), 200);
+    assert_eq!(
+        app.login("root", "correct horse battery").await.status(),
+        400
     );
     // Sign-in names follow: "bob" is now Django user 1's.
     let res = app.login("bob", &password.unwrap()).await;

@@ -222,6 +222,8 @@ impl Tokens {
                     tracing::warn!(%sid, "simplejwt refresh token used again; revoking its sign-in");
                     self.revoke(&sid, Revocation::RefreshTokenReuse, client)
                         .await?;
+                    // A copied token may come with copied access tokens: those end too.
+                    self.sign_out_simplejwt_access(claims.user_id).await?;
                     Err(JwtError::Invalid.into())
                 }
                 _ => Err(JwtError::Invalid.into()),
