@@ -104,6 +104,7 @@ impl Application {
 }
 
 pub fn router(state: AppState) -> anyhow::Result<Router> {
+    let metered = state.config.metrics_token.is_some();
     let leptos = leptos_options(&state.config)?;
     let server_state = ServerState {
         app: state.clone(),
@@ -138,13 +139,18 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .merge(api);
 
     // Both wrap each route (so the route pattern is known); metrics outside CSRF, so that
-    // its refusals are counted too.
+    // its refusals are counted too. Without METRICS_TOKEN nothing is recorded, so requests
+    // skip the layer altogether.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        public_origin,
+        csrf::protect,
+    ));
+    let router = if metered {
+        router.layer(axum::middleware::from_fn(http_metrics::record))
+    } else {
+        router
+    };
     Ok(router
-        .layer(axum::middleware::from_fn_with_state(
-            public_origin,
-            csrf::protect,
-        ))
-        .layer(axum::middleware::from_fn(http_metrics::record))
         .layer(axum::middleware::map_response(security_headers::add))
         .layer(
             ServiceBuilder::new()

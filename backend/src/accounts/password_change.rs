@@ -127,12 +127,8 @@ pub async fn change_password(
         .bind(keep_sid)
         .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(crate::auth::tokens::legacy::END_TOKENS)
-            .bind(now)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(crate::django_import::PASSWORD_SET_HERE)
+            .bind(now)
             .bind(user.id)
             .execute(&mut *tx)
             .await?;

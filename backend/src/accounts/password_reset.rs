@@ -294,12 +294,8 @@ pub async fn reset_password(
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(crate::auth::tokens::legacy::END_TOKENS)
-            .bind(now)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(crate::django_import::PASSWORD_SET_HERE)
+            .bind(now)
             .bind(user.id)
             .execute(&mut *tx)
             .await?;

@@ -356,15 +356,22 @@ impl Tokens {
         if self.revocations.is_revoked(&claims.sid) {
             return Err(JwtError::Invalid.into());
         }
+        let user = self.active_user(claims.user_id).await?;
+        Ok((claims, user))
+    }
+
+    /// The user a valid access token names, read through the user cache:
+    /// [`TokenError::UserNotFound`] when gone, [`TokenError::UserInactive`] when deactivated.
+    async fn active_user(&self, user_id: i64) -> Result<Arc<User>, TokenError> {
         let user = self
             .users
-            .get(&self.db, claims.user_id)
+            .get(&self.db, user_id)
             .await?
             .ok_or(TokenError::UserNotFound)?;
         if !user.is_active {
             return Err(TokenError::UserInactive);
         }
-        Ok((claims, user))
+        Ok(user)
     }
 
     /// The family and chain position of a decoded refresh token, or why it is refused:
@@ -767,14 +774,13 @@ impl Tokens {
         refresh_token: &str,
         client: Option<&Client>,
     ) -> Result<(), TokenError> {
-        let now = Utc::now().timestamp();
-        if let Err(refused) = self.codec.decode(refresh_token, now) {
-            let claims = self.decode_simplejwt(refresh_token, now, refused)?;
-            return self.sign_out_simplejwt(claims).await;
-        }
         let claims = self.check(refresh_token).await?;
         if claims.token_type != TokenType::Refresh {
             return Err(JwtError::WrongType.into());
+        }
+        if claims.sid.is_empty() {
+            // An unspent simplejwt refresh token ([`check`](Self::check) judged it).
+            return Ok(self.spend_simplejwt(&claims).await?);
         }
         self.revoke(&claims.sid, Revocation::SignedOut, client)
             .await?;

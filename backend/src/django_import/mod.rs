@@ -45,11 +45,12 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-/// Marks user `$1`'s password as changed here (a password change or reset, in its
-/// transaction), so that a later import keeps it over Django's. A no-op for accounts not
-/// imported.
-pub const PASSWORD_SET_HERE: &str =
-    "UPDATE imported_users SET password_set_here = TRUE WHERE user_id = $1";
+/// Marks user `$2`'s password as changed here at `$1` (Unix seconds; a password change or
+/// reset, in its transaction): a later import keeps it over Django's, and the account's
+/// simplejwt tokens end as [`END_TOKENS`](crate::auth::tokens::legacy::END_TOKENS) ends
+/// them. A no-op for accounts not imported.
+pub const PASSWORD_SET_HERE: &str = "UPDATE imported_users \
+     SET tokens_valid_after = $1, password_set_here = TRUE WHERE user_id = $2";
 
 /// Rows per multi-row INSERT: 14 columns × 1,000 stays under both engines' bind limits.
 const CHUNK: usize = 1_000;

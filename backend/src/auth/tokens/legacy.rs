@@ -60,8 +60,9 @@ pub(super) use claim;
 
 /// Ends every simplejwt token of an imported account issued up to `$1` (Unix seconds) for
 /// user `$2`: run in the transaction of whatever ends all of an account's sign-ins (a
-/// password change or reset, a deactivation, ending the other sign-ins) and by a sign-out
-/// with a simplejwt token. A no-op for accounts not imported.
+/// deactivation, ending the other sign-ins; a password change or reset runs
+/// [`PASSWORD_SET_HERE`](crate::django_import::PASSWORD_SET_HERE), which does this too) and
+/// by a sign-out with a simplejwt token. A no-op for accounts not imported.
 pub const END_TOKENS: &str = "UPDATE imported_users SET tokens_valid_after = $1 WHERE user_id = $2";
 
 impl Tokens {
@@ -129,14 +130,7 @@ impl Tokens {
         {
             return Err(JwtError::Invalid.into());
         }
-        let user = self
-            .users
-            .get(&self.db, claims.user_id)
-            .await?
-            .ok_or(TokenError::UserNotFound)?;
-        if !user.is_active {
-            return Err(TokenError::UserInactive);
-        }
+        let user = self.active_user(claims.user_id).await?;
         Ok((self.as_claims(claims), user))
     }
 
@@ -258,21 +252,9 @@ impl Tokens {
         }
     }
 
-    /// Logout with a simplejwt refresh token: it is spent (blacklisted) and can no longer
-    /// be exchanged. The same checks as [`check`](Tokens::check) apply first.
-    pub(super) async fn sign_out_simplejwt(
-        &self,
-        claims: SimplejwtClaims,
-    ) -> Result<(), TokenError> {
-        if claims.token_type != TokenType::Refresh {
-            return Err(JwtError::WrongType.into());
-        }
-        if !matches!(
-            self.judge_simplejwt_refresh(&claims).await?,
-            LegacyState::Unused
-        ) {
-            return Err(JwtError::Invalid.into());
-        }
+    /// Logout with a simplejwt refresh token that [`check`](Tokens::check) accepted: it is
+    /// spent (blacklisted) and can no longer be exchanged.
+    pub(super) async fn spend_simplejwt(&self, claims: &Claims) -> Result<(), DbError> {
         let now = Utc::now().timestamp();
         with_db_write!(&self.db, pool => {
             sqlx::query(
