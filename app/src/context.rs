@@ -18,6 +18,8 @@ pub struct Viewer {
     pub date_joined: String,
     /// False for accounts created through a social provider.
     pub has_password: bool,
+    /// Whether the staff pages (`/admin`) are open to them.
+    pub is_staff: bool,
 }
 
 /// One-shot feedback after a form post: field errors, values to show again, a notice.
@@ -45,7 +47,7 @@ impl Feedback {
 }
 
 #[cfg(feature = "ssr")]
-fn page_context() -> Option<backend::web::PageContext> {
+pub(crate) fn page_context() -> Option<backend::web::PageContext> {
     let parts = leptos::prelude::use_context::<http::request::Parts>()?;
     parts.extensions.get::<backend::web::PageContext>().cloned()
 }
@@ -64,6 +66,7 @@ pub fn viewer() -> Option<Viewer> {
             last_name: user.last_name.clone(),
             date_joined: user.date_joined.format("%-d %b %Y, %H:%M UTC").to_string(),
             has_password: user.password_hash.is_some(),
+            is_staff: user.is_staff,
         })
     }
     // Pages render on the server only; islands get what they need as props.
@@ -275,6 +278,19 @@ pub fn describe_event(kind: &str, detail: Option<&str>, label: &dyn Fn(&str) -> 
         "identity_unlinked" => format!("Unlinked {}", label(detail)),
         "account_activated" => "An administrator reactivated the account".into(),
         "account_deactivated" => "An administrator deactivated the account".into(),
+        "account_deleted" => "The account was deleted".into(),
+        "profile_changed" => format!(
+            "An administrator changed the profile ({})",
+            detail.replace('_', " ").replace(',', ", ")
+        ),
+        "staff_granted" => "An administrator made the account staff".into(),
+        "staff_revoked" => "An administrator removed the account from staff".into(),
+        "password_reset_sent" => "An administrator sent a password-reset link".into(),
+        "all_sign_ins_ended" => match detail {
+            "1" => "An administrator ended every sign-in (1 sign-in)".into(),
+            n => format!("An administrator ended every sign-in ({n} sign-ins)"),
+        },
+        "mfa_reset" => "An administrator removed the second factors".into(),
         other => other.replace('_', " "),
     }
 }
@@ -298,7 +314,10 @@ pub fn activity() -> Vec<ActivityRow> {
             .activity
             .iter()
             .map(|e| ActivityRow {
-                what: describe_event(&e.kind, e.detail.as_deref(), &label),
+                what: match e.kind.as_str() {
+                    "sign_in_ended" if e.by_staff => "An administrator ended a sign-in".into(),
+                    kind => describe_event(kind, e.detail.as_deref(), &label),
+                },
                 from: [e.user_agent.clone(), e.ip.clone()]
                     .into_iter()
                     .flatten()

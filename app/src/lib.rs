@@ -19,6 +19,7 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::components::layout::{GlobalNotice, SiteHeader};
 use crate::pages::{
+    admin::{AdminActivityPage, AdminHomePage, AdminUserPage, AdminUsersPage},
     home::HomePage,
     not_found::NotFound,
     password_reset::{PasswordResetConfirmPage, PasswordResetPage},
@@ -84,6 +85,14 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=(StaticSegment("verify-email"), ParamSegment("key"))
                         view=VerifyEmailPage ssr=SsrMode::Async/>
+                    // Staff only: the server's gate answers anyone else with the 404 page.
+                    <Route path=StaticSegment("admin") view=AdminHomePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("admin"), StaticSegment("users"))
+                        view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id"))
+                        view=AdminUserPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("admin"), StaticSegment("activity"))
+                        view=AdminActivityPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

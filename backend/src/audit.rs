@@ -52,9 +52,21 @@ pub enum Kind {
     AccountActivated,
     /// An administrator deactivated the account (every sign-in ended).
     AccountDeactivated,
-    /// The account was deleted by its owner: the one event kept, with only the account's
-    /// id and the time.
+    /// The account was deleted (by its owner, or by an administrator: the actor): the one
+    /// event kept, with only the account's id and the time.
     AccountDeleted,
+    /// An administrator changed the profile (detail: the fields changed, comma-separated).
+    ProfileChanged,
+    /// An administrator made the account staff.
+    StaffGranted,
+    /// An administrator took the staff flag away.
+    StaffRevoked,
+    /// An administrator sent a password-reset mail to the account's address.
+    PasswordResetSent,
+    /// An administrator ended every sign-in of the account (detail: how many).
+    AllSignInsEnded,
+    /// An administrator removed every second factor of the account (detail: how many).
+    MfaReset,
 }
 
 impl Kind {
@@ -78,7 +90,45 @@ impl Kind {
             Kind::AccountActivated => "account_activated",
             Kind::AccountDeactivated => "account_deactivated",
             Kind::AccountDeleted => "account_deleted",
+            Kind::ProfileChanged => "profile_changed",
+            Kind::StaffGranted => "staff_granted",
+            Kind::StaffRevoked => "staff_revoked",
+            Kind::PasswordResetSent => "password_reset_sent",
+            Kind::AllSignInsEnded => "all_sign_ins_ended",
+            Kind::MfaReset => "mfa_reset",
         }
+    }
+
+    /// Every kind, in the order [`Kind`] declares them (the admin page's filter lists them).
+    pub const ALL: [Kind; 23] = [
+        Kind::SignedIn,
+        Kind::SignInFailed,
+        Kind::SignedOut,
+        Kind::SignInEnded,
+        Kind::OtherSignInsEnded,
+        Kind::RefreshTokenReuse,
+        Kind::RateLimited,
+        Kind::PasswordChanged,
+        Kind::PasswordReset,
+        Kind::EmailVerified,
+        Kind::EmailChangeRequested,
+        Kind::EmailChanged,
+        Kind::IdentityLinked,
+        Kind::IdentityUnlinked,
+        Kind::AccountActivated,
+        Kind::AccountDeactivated,
+        Kind::AccountDeleted,
+        Kind::ProfileChanged,
+        Kind::StaffGranted,
+        Kind::StaffRevoked,
+        Kind::PasswordResetSent,
+        Kind::AllSignInsEnded,
+        Kind::MfaReset,
+    ];
+
+    /// The kind stored as `name`, if any.
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -95,6 +145,8 @@ pub struct Event<'a> {
     pub detail: Option<String>,
     /// The request's client; `None` for what no request caused (an admin command).
     pub client: Option<&'a Client>,
+    /// The administrator who did it (`/admin`); `None` when the owner or nobody did.
+    pub actor_id: Option<i64>,
     /// When, Unix seconds.
     pub at: i64,
 }
@@ -108,8 +160,15 @@ impl<'a> Event<'a> {
             session_id: None,
             detail: None,
             client,
+            actor_id: None,
             at: Utc::now().timestamp(),
         }
+    }
+
+    /// The same event, done by the administrator `actor_id`.
+    pub fn by(mut self, actor_id: i64) -> Event<'a> {
+        self.actor_id = Some(actor_id);
+        self
     }
 
     /// The same event, in (or about) sign-in `sid`.
@@ -137,6 +196,7 @@ impl<'a> Event<'a> {
             target: "audit",
             kind = self.kind.as_str(),
             user_id = self.user_id,
+            actor_id = self.actor_id,
             session_id = self.session_id,
             detail = self.detail.as_deref(),
             ip = self.ip(),
@@ -154,8 +214,8 @@ macro_rules! insert_event {
         let event: &$crate::audit::Event<'_> = $event;
         sqlx::query(
             "INSERT INTO audit_events \
-             (at, user_id, kind, detail, ip, user_agent, session_id, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (at, user_id, kind, detail, ip, user_agent, session_id, request_id, actor_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(event.at)
         .bind(event.user_id)
@@ -165,6 +225,7 @@ macro_rules! insert_event {
         .bind(event.client.and_then(|c| c.user_agent.clone()))
         .bind(event.session_id)
         .bind(event.client.and_then(|c| c.request_id.clone()))
+        .bind(event.actor_id)
         .execute($executor)
         .await
         .map(drop)
@@ -197,6 +258,9 @@ pub struct Recorded {
     pub user_agent: Option<String>,
     /// The sign-in it happened in (or ended).
     pub session_id: Option<String>,
+    /// Whether a member of staff did it (`/admin`); `ip` and `user_agent` are then `None`:
+    /// the administrator's are not the owner's to see.
+    pub by_staff: bool,
 }
 
 /// The newest `limit` events of `user_id` older than event `before` (all when `None`),
@@ -215,10 +279,14 @@ pub async fn events_of(
         Option<String>,
         Option<String>,
         Option<String>,
+        bool,
     );
     let rows: Vec<Row> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT id, at, kind, detail, ip, user_agent, session_id FROM audit_events \
+            "SELECT id, at, kind, detail, \
+                    CASE WHEN actor_id IS NULL THEN ip END, \
+                    CASE WHEN actor_id IS NULL THEN user_agent END, \
+                    session_id, actor_id IS NOT NULL FROM audit_events \
              WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(user_id)
@@ -230,7 +298,7 @@ pub async fn events_of(
     Ok(rows
         .into_iter()
         .map(
-            |(id, at, kind, detail, ip, user_agent, session_id)| Recorded {
+            |(id, at, kind, detail, ip, user_agent, session_id, by_staff)| Recorded {
                 id,
                 at: Utc.timestamp_opt(at, 0).single().unwrap_or_default(),
                 kind,
@@ -238,6 +306,7 @@ pub async fn events_of(
                 ip,
                 user_agent,
                 session_id,
+                by_staff,
             },
         )
         .collect())
@@ -262,27 +331,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_have_distinct_names() {
-        let all = [
-            Kind::SignedIn,
-            Kind::SignInFailed,
-            Kind::SignedOut,
-            Kind::SignInEnded,
-            Kind::OtherSignInsEnded,
-            Kind::RefreshTokenReuse,
-            Kind::RateLimited,
-            Kind::PasswordChanged,
-            Kind::PasswordReset,
-            Kind::EmailVerified,
-            Kind::EmailChangeRequested,
-            Kind::EmailChanged,
-            Kind::IdentityLinked,
-            Kind::IdentityUnlinked,
-            Kind::AccountActivated,
-            Kind::AccountDeactivated,
-            Kind::AccountDeleted,
-        ];
-        let names: std::collections::HashSet<&str> = all.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), all.len());
+    fn kinds_have_distinct_names_and_parse_back() {
+        let names: std::collections::HashSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), Kind::ALL.len());
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("nothing"), None);
     }
 }

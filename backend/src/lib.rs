@@ -6,7 +6,8 @@
 //! - transports: [`api`] (REST, DRF-shaped JSON) and [`web`] (HTML forms, redirects, the
 //!   social sign-in flow, the pages' context);
 //! - [`state`]: the composition root both transports take as `State<AppState>`;
-//! - use cases and services: [`accounts`] (sign-up, password sign-in, profile), [`social`]
+//! - use cases and services: [`accounts`] (sign-up, password sign-in, profile, and what
+//!   staff do to accounts), [`admin`] (what staff read: the user list, security activity), [`social`]
 //!   (providers, OIDC, identities), [`browser`] (cookie sessions holding a token family),
 //!   [`auth`] (passwords, JWTs, token families, rate limits);
 //! - foundations: [`input`] (form fields as DRF reads them), [`client_ip`], [`users`],
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;

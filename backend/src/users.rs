@@ -279,12 +279,13 @@ pub struct ProfileChange<'a> {
 }
 
 /// Applies `change` to user `id` and returns the updated row; `None` when there is no
-/// such user. Rules are the caller's; a username taken meanwhile gives
-/// [`UserError::UsernameTaken`].
+/// such user. `event` (an administrator's edit) is recorded in the same transaction. Rules
+/// are the caller's; a username taken meanwhile gives [`UserError::UsernameTaken`].
 pub async fn update_profile(
     db: &Db,
     id: i64,
     change: ProfileChange<'_>,
+    event: Option<&crate::audit::Event<'_>>,
 ) -> Result<Option<User>, UserError> {
     let sql = format!(
         "UPDATE users SET \
@@ -330,7 +331,13 @@ pub async fn update_profile(
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
+        if let (Some(event), Some(_)) = (event, &user) {
+            crate::audit::insert_event!(&mut *tx, event)?;
+        }
         tx.commit().await?;
+        if let (Some(event), Some(_)) = (event, &user) {
+            event.log();
+        }
         Ok(user)
     })
 }

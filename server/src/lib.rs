@@ -2,6 +2,7 @@
 //! command line. Integration tests build the same router through [`startup::Application`].
 
 pub mod admin;
+pub mod admin_gate;
 pub mod assets;
 pub mod cli;
 pub mod csrf;

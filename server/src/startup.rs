@@ -21,7 +21,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::server_state::ServerState;
-use crate::{assets, csrf, http_metrics, routes, security_headers};
+use crate::{admin_gate, assets, csrf, http_metrics, routes, security_headers};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -131,8 +131,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/metrics", get(backend_metrics))
         .route("/readyz", get(routes::health::readyz))
         .fallback(assets::static_or_not_found)
-        .with_state(server_state)
+        .with_state(server_state.clone())
         .merge(forms)
+        // Staff pages and forms: the ordinary 404 page for everyone else.
+        .layer(axum::middleware::from_fn_with_state(
+            server_state,
+            admin_gate::gate,
+        ))
         // Lazy: the cookie is parsed on every request, the store is read only when a
         // handler asks for the session.
         .layer(session_layer)

@@ -9,6 +9,7 @@ pub fn SiteHeader() -> impl IntoView {
     let nav = match viewer() {
         Some(user) => view! {
             <span class="nav-user" data-testid="nav-user">{user.username}</span>
+            {user.is_staff.then(|| view! { <a href="/admin" data-testid="nav-admin">"Admin"</a> })}
             <a href="/profile">"Profile"</a>
             <form method="post" action="/signout" class="inline">
                 <SubmitButton label="Sign out" pending="Signing out…" secondary=true/>

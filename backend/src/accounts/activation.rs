@@ -1,4 +1,4 @@
-//! Deactivating and reactivating an account (the admin commands).
+//! Deactivating and reactivating an account (the admin commands and `/admin`).
 
 use chrono::Utc;
 
@@ -12,34 +12,54 @@ use crate::users;
 /// deleted. All in one transaction with the audit event (`account_activated` /
 /// `account_deactivated`). `None` when no such user.
 pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<i64>, DbError> {
-    let key = users::identity_key(username);
-    let now = Utc::now().timestamp();
-    let kind = if active {
+    let Some(user) = users::find_by_username(db, username).await? else {
+        return Ok(None);
+    };
+    let event = Event::new(kind(active), Some(user.id), None).detail("admin command");
+    Ok(change_active(db, user.id, active, &event)
+        .await?
+        .map(|_| user.id))
+}
+
+fn kind(active: bool) -> Kind {
+    if active {
         Kind::AccountActivated
     } else {
         Kind::AccountDeactivated
-    };
-    let event = |id| Event::new(kind, Some(id), None).detail("admin command");
-    let id = with_db_write!(db, pool => async {
+    }
+}
+
+/// Sets `is_active` of user `id` and records `event` with it; returns the sign-ins that
+/// were ended (so the caller can refuse their tokens at once), `None` when no such user.
+pub(super) async fn change_active(
+    db: &Db,
+    id: i64,
+    active: bool,
+    event: &Event<'_>,
+) -> Result<Option<Vec<String>>, DbError> {
+    let now = Utc::now().timestamp();
+    let ended = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
         let row: Option<(i64,)> =
-            sqlx::query_as("UPDATE users SET is_active = $1 WHERE username_key = $2 RETURNING id")
+            sqlx::query_as("UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id")
                 .bind(active)
-                .bind(&key)
+                .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((id,)) = row else {
+        if row.is_none() {
             return Ok(None);
-        };
+        }
+        let mut ended = Vec::new();
         if !active {
-            sqlx::query(
+            let revoked: Vec<(String,)> = sqlx::query_as(
                 "UPDATE token_families SET revoked_at = $1, revoked_reason = 'deactivated' \
-                 WHERE user_id = $2 AND revoked_at IS NULL",
+                 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
             )
             .bind(now)
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            ended = revoked.into_iter().map(|(sid,)| sid).collect();
             sqlx::query(crate::auth::tokens::legacy::END_TOKENS)
                 .bind(now)
                 .bind(id)
@@ -51,13 +71,13 @@ pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_event!(&mut *tx, &event(id))?;
+        insert_event!(&mut *tx, event)?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(Some(id))
+        Ok::<_, sqlx::Error>(Some(ended))
     }
     .await)?;
-    if let Some(id) = id {
-        event(id).log();
+    if ended.is_some() {
+        event.log();
     }
-    Ok(id)
+    Ok(ended)
 }

@@ -44,17 +44,32 @@ pub async fn delete_account(
     }
     reauth.confirm(user, sid, fields).await?;
     let tombstone = Event::new(Kind::AccountDeleted, Some(user.id), None);
+    erase(reauth.db, tokens, user_cache, user.id, &tombstone).await
+}
+
+/// Deletes account `user_id` and everything that belongs to them in one transaction that
+/// leaves only `tombstone`, then refuses the account's tokens here at once.
+///
+/// Errors: [`AccountError::Invalid`] with [`LAST_SUPERUSER`] when it is the last active
+/// superuser; [`AccountError::NotFound`] when the account is gone.
+pub(super) async fn erase(
+    db: &Db,
+    tokens: &Tokens,
+    user_cache: &UserCache,
+    user_id: i64,
+    tombstone: &Event<'_>,
+) -> Result<(), AccountError> {
     #[derive(PartialEq)]
     enum Outcome {
         Deleted(Vec<String>),
         LastSuperuser,
         Gone,
     }
-    let outcome = with_db_write!(reauth.db, pool => async {
+    let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
         let superuser: Option<(bool,)> =
             sqlx::query_as("SELECT is_superuser FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
         if superuser.is_some_and(|(s,)| s) {
@@ -67,7 +82,7 @@ pub async fn delete_account(
             let (others,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM users WHERE is_superuser AND is_active AND id <> $1",
             )
-            .bind(user.id)
+            .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
             if others == 0 {
@@ -77,7 +92,7 @@ pub async fn delete_account(
         let live: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM token_families WHERE user_id = $1 AND revoked_at IS NULL",
         )
-        .bind(user.id)
+        .bind(user_id)
         .fetch_all(&mut *tx)
         .await?;
         // Mail to the account's address, or to an address it was moving to.
@@ -86,21 +101,21 @@ pub async fn delete_account(
              (SELECT email FROM users WHERE id = $1 AND email IS NOT NULL \
               UNION SELECT email FROM account_tokens WHERE user_id = $1 AND email IS NOT NULL)",
         )
-        .bind(user.id)
+        .bind(user_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM audit_events WHERE user_id = $1")
-            .bind(user.id)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(user.id)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() != 1 {
             return Ok(Outcome::Gone);
         }
-        insert_event!(&mut *tx, &tombstone)?;
+        insert_event!(&mut *tx, tombstone)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Outcome::Deleted(live.into_iter().map(|(sid,)| sid).collect()))
     }
@@ -112,7 +127,7 @@ pub async fn delete_account(
             for sid in &sids {
                 tokens.revocations().insert(sid, now);
             }
-            user_cache.invalidate(user.id);
+            user_cache.invalidate(user_id);
             tombstone.log();
             Ok(())
         }

@@ -5,6 +5,7 @@
 //! limits are identical field by field; each transport words an [`AccountError`] its own way.
 
 mod activation;
+pub mod administration;
 mod deletion;
 mod email_address;
 mod error;

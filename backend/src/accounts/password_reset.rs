@@ -154,6 +154,17 @@ async fn send_reset_link(
         tracing::info!("password reset asked for an address without an active account");
         return Ok(false);
     };
+    queue_reset_link(db, &user, mail, None).await
+}
+
+/// Queues a reset link to `user`'s address (ending older links), with `event` recorded in
+/// the same transaction when given; `Ok(false)` when the account has no address.
+pub(super) async fn queue_reset_link(
+    db: &Db,
+    user: &User,
+    mail: &MailContext<'_>,
+    event: Option<&Event<'_>>,
+) -> Result<bool, AccountError> {
     let Some(address) = user.email.as_deref() else {
         return Ok(false);
     };
@@ -193,10 +204,16 @@ async fn send_reset_link(
             .execute(&mut *tx)
             .await?;
         enqueue_in!(&mut *tx, &message).await?;
+        if let Some(event) = event {
+            insert_event!(&mut *tx, event)?;
+        }
         tx.commit().await
     }
     .await)
     .map_err(DbError::Query)?;
+    if let Some(event) = event {
+        event.log();
+    }
     tracing::info!(user_id = user.id, "password reset link queued");
     Ok(true)
 }

@@ -24,6 +24,39 @@ pub async fn update_profile(
     fields: &Fields,
     partial: bool,
 ) -> Result<User, AccountError> {
+    let change = checked_change(db, user_id, fields, partial).await?;
+    let updated = users::update_profile(db, user_id, change.as_change(), None)
+        .await?
+        .ok_or(AccountError::NotFound)?;
+    user_cache.invalidate(updated.id);
+    Ok(updated)
+}
+
+/// A profile edit that passed the rules, owning its values.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct CheckedChange {
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+impl CheckedChange {
+    pub(super) fn as_change(&self) -> ProfileChange<'_> {
+        ProfileChange {
+            username: self.username.as_deref(),
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+        }
+    }
+}
+
+/// `fields` read and checked as [`update_profile`] does, for account `user_id`.
+pub(super) async fn checked_change(
+    db: &Db,
+    user_id: i64,
+    fields: &Fields,
+    partial: bool,
+) -> Result<CheckedChange, AccountError> {
     let mut errors = FieldErrors::new();
     let username_rules = Text {
         required: !partial,
@@ -53,18 +86,9 @@ pub async fn update_profile(
         }
     }
     errors.into_result()?;
-
-    let updated = users::update_profile(
-        db,
-        user_id,
-        ProfileChange {
-            username: username.as_deref(),
-            first_name: first_name.as_deref(),
-            last_name: last_name.as_deref(),
-        },
-    )
-    .await?
-    .ok_or(AccountError::NotFound)?;
-    user_cache.invalidate(updated.id);
-    Ok(updated)
+    Ok(CheckedChange {
+        username,
+        first_name,
+        last_name,
+    })
 }

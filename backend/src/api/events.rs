@@ -21,18 +21,24 @@ pub struct EventBody {
     /// `signed_in`, `sign_in_failed`, `signed_out`, `sign_in_ended`, `other_sign_ins_ended`,
     /// `refresh_token_reuse`, `rate_limited`, `password_changed`, `password_reset`,
     /// `email_verified`, `email_change_requested`, `email_changed`, `identity_linked`,
-    /// `identity_unlinked`, `account_activated`, `account_deactivated`.
+    /// `identity_unlinked`, `account_activated`, `account_deactivated`, and what staff did
+    /// from `/admin`: `profile_changed`, `staff_granted`, `staff_revoked`,
+    /// `password_reset_sent`, `all_sign_ins_ended`, `mfa_reset`.
     pub kind: String,
     /// When: ISO-8601, UTC, whole seconds.
     pub at: String,
-    /// The client's IP address (`null` for what an administrator's command did).
+    /// The client's IP address (`null` for what an administrator did: their address is
+    /// not the account owner's to see).
     pub ip: Option<String>,
-    /// The client as people read it (`Firefox on Linux`); `null` when it named no browser.
+    /// The client as people read it (`Firefox on Linux`); `null` when it named no browser,
+    /// and for what an administrator did.
     pub user_agent: Option<String>,
     /// The sign-in it happened in (for `sign_in_ended`: the sign-in ended).
     pub session_id: Option<String>,
     /// A short class or name: the sign-in method, a failure's reason, a provider.
     pub detail: Option<String>,
+    /// Whether a member of staff did it from `/admin`.
+    pub by_staff: bool,
 }
 
 impl From<Recorded> for EventBody {
@@ -44,6 +50,7 @@ impl From<Recorded> for EventBody {
             user_agent: e.user_agent,
             session_id: e.session_id,
             detail: e.detail,
+            by_staff: e.by_staff,
         }
     }
 }

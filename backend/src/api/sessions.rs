@@ -97,7 +97,11 @@ pub async fn end(
             .confirm(&caller.user, &caller.claims.sid, &fields)
             .await?;
     }
-    match state.tokens.end_sign_in(caller.user.id, &id, &client).await {
+    match state
+        .tokens
+        .end_sign_in(caller.user.id, &id, &client, None)
+        .await
+    {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(EndSignInError::NotFound) => {
             Err(ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into()))

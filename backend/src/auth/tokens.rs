@@ -674,15 +674,18 @@ impl Tokens {
     /// working as with [`revoke`](Self::revoke). Another user's sign-in, an unknown id and
     /// one already ended are all [`EndSignInError::NotFound`], so ids reveal nothing.
     ///
-    /// Records a [`Kind::SignInEnded`] event about `sid`, by `client`, with the revocation.
+    /// Records a [`Kind::SignInEnded`] event about `sid`, by `client` (and the
+    /// administrator `actor`, from `/admin`), with the revocation.
     pub async fn end_sign_in(
         &self,
         user_id: i64,
         sid: &str,
         client: &Client,
+        actor: Option<i64>,
     ) -> Result<(), EndSignInError> {
         let now = Utc::now().timestamp();
-        let event = Event::new(Kind::SignInEnded, Some(user_id), Some(client)).in_session(sid);
+        let mut event = Event::new(Kind::SignInEnded, Some(user_id), Some(client)).in_session(sid);
+        event.actor_id = actor;
         let ended = with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let ended: Option<(String,)> = sqlx::query_as(
@@ -721,12 +724,41 @@ impl Tokens {
         keep: &str,
         client: &Client,
     ) -> Result<usize, DbError> {
-        let now = Utc::now().timestamp();
         let event = |n: usize| {
             Event::new(Kind::OtherSignInsEnded, Some(user_id), Some(client))
                 .in_session(keep)
                 .detail(n.to_string())
         };
+        self.end_sign_ins(user_id, keep, event).await
+    }
+
+    /// Ends every live sign-in of `user_id` (and the Django stack's tokens), as the
+    /// administrator `actor` asked from `/admin`; returns how many were ended.
+    ///
+    /// Records a [`Kind::AllSignInsEnded`] event (detail: how many) by `client` and `actor`.
+    pub async fn end_all_sign_ins(
+        &self,
+        user_id: i64,
+        client: &Client,
+        actor: i64,
+    ) -> Result<usize, DbError> {
+        let event = |n: usize| {
+            Event::new(Kind::AllSignInsEnded, Some(user_id), Some(client))
+                .by(actor)
+                .detail(n.to_string())
+        };
+        // No sign-in has an empty id: none is kept.
+        self.end_sign_ins(user_id, "", event).await
+    }
+
+    /// Ends every live sign-in of `user_id` but `keep`, recording `event(how many)`.
+    async fn end_sign_ins<'c>(
+        &self,
+        user_id: i64,
+        keep: &str,
+        event: impl Fn(usize) -> Event<'c>,
+    ) -> Result<usize, DbError> {
+        let now = Utc::now().timestamp();
         let ended: Vec<(String,)> = with_db_write!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let ended: Vec<(String,)> = sqlx::query_as(

@@ -6,6 +6,7 @@
 //! rate limits are the API's, field by field; `feedback` turns their errors into words
 //! on the page.
 
+pub mod admin;
 mod error;
 mod feedback;
 pub mod next;
@@ -80,4 +81,5 @@ pub fn router() -> Router<AppState> {
             "/profile/identities/{provider}/unlink",
             post(social::unlink),
         )
+        .merge(admin::router())
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::admin::{admin_view, is_admin_path, AdminView};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::see_other;
 use super::WebError;
@@ -61,6 +62,9 @@ pub struct PageContext {
     pub link_live: Option<bool>,
     /// Whether sign-up requires an address (`ACCOUNT_EMAIL_VERIFICATION=mandatory`).
     pub email_required: bool,
+    /// On a staff page (`/admin...`, for staff only): what it shows; `None` on an address
+    /// that is no page.
+    pub admin: Option<Arc<AdminView>>,
 }
 
 /// Whether the mailed link `path` names still works; `None` for any other page.
@@ -145,6 +149,17 @@ pub async fn page_context(
         _ => Vec::new(),
     };
     let (sign_ins, activity, reauth_recent) = match (&current, req.uri().path()) {
+        (Some(current), path) if is_admin_path(path) => {
+            // The staff forms ask for the password when the sign-in's proof is old.
+            match state
+                .reauth()
+                .is_recent(&current.user, &current.signed_in.sid)
+                .await
+            {
+                Ok(recent) => (Vec::new(), Vec::new(), recent),
+                Err(error) => return WebError::from(error).into_response(),
+            }
+        }
         (Some(current), "/profile") => {
             let idle = state.tokens.settings().idle_timeout_secs;
             let now = chrono::Utc::now().timestamp();
@@ -165,6 +180,16 @@ pub async fn page_context(
         Ok(live) => live,
         Err(error) => return error.into_response(),
     };
+    // The server's gate lets only active staff reach a staff page.
+    let admin = match &current {
+        Some(current) if current.user.is_staff && is_admin_path(req.uri().path()) => {
+            match admin_view(&state, &current.user, req.uri().path(), req.uri().query()).await {
+                Ok(view) => view,
+                Err(error) => return error.into_response(),
+            }
+        }
+        _ => None,
+    };
     let current_sign_in = current.as_ref().map(|c| c.signed_in.sid.clone());
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
@@ -177,6 +202,7 @@ pub async fn page_context(
         reauth_recent,
         link_live,
         email_required: state.config.email_verification == EmailVerification::Mandatory,
+        admin,
     });
 
     let mut res = next.run(req).await;

@@ -50,7 +50,7 @@ pub async fn end(
     }
     match state
         .tokens
-        .end_sign_in(current.user.id, &id, &client)
+        .end_sign_in(current.user.id, &id, &client, None)
         .await
     {
         Ok(()) => back(&state, "That sign-in was ended."),

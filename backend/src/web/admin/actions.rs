@@ -1,0 +1,380 @@
+//! The staff forms: each a `POST` under `/admin/users/{id}/`, answered with a redirect to
+//! the account's page (post/redirect/get) carrying what happened. Every one of them first
+//! confirms the administrator (their password with the form, or a sign-in that proved itself
+//! within `REAUTH_MAX_AGE`), then calls `accounts::administration`.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use tower_sessions::Session;
+
+use super::super::feedback::{self, FormInput};
+use super::super::redirect::{see_other, see_other_with};
+use crate::accounts::administration::{self as admin, Staff};
+use crate::accounts::AccountError;
+use crate::browser::flash::Flash;
+use crate::browser::sessions::Current;
+use crate::client::Client;
+use crate::input::{Fields, NON_FIELD_ERRORS};
+use crate::state::AppState;
+use crate::users::{self, User};
+
+/// The forms' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users/{id}/profile", post(edit_profile))
+        .route("/admin/users/{id}/active", post(set_active))
+        .route("/admin/users/{id}/staff", post(set_staff))
+        .route(
+            "/admin/users/{id}/password-reset",
+            post(send_password_reset),
+        )
+        .route("/admin/users/{id}/sign-ins/end-all", post(end_all_sign_ins))
+        .route("/admin/users/{id}/sign-ins/{sid}/end", post(end_sign_in))
+        .route("/admin/users/{id}/mfa/reset", post(reset_second_factors))
+        .route("/admin/users/{id}/delete", post(delete))
+}
+
+/// The account page's address.
+fn page(id: i64) -> String {
+    format!("/admin/users/{id}")
+}
+
+/// Back to the account's page with `notice` for `form`.
+fn done(state: &AppState, id: i64, form: &str, notice: impl Into<String>) -> Response {
+    let flash = Flash {
+        form: form.into(),
+        notice: Some(notice.into()),
+        ..Flash::default()
+    };
+    see_other_with(state, &page(id), &flash)
+}
+
+/// Back to the account's page with the refusal for `form`.
+fn refused(state: &AppState, id: i64, form: &str, error: AccountError) -> Response {
+    let flash = match error {
+        AccountError::NotFound => Flash {
+            form: form.into(),
+            notice: Some("That is no longer there: the page shows what is.".into()),
+            ..Flash::default()
+        },
+        error => feedback::rejected(form, error, Default::default()),
+    };
+    see_other_with(state, &page(id), &flash)
+}
+
+/// A form of the staff pages, once its sender is known to be active staff who confirmed
+/// who they are: the administrator's sign-in, the account acted on and the fields.
+struct Confirmed {
+    current: Current,
+    target: User,
+    fields: Fields,
+}
+
+/// Checks the sender of `form` about account `id`: signed in as active staff (the gate let
+/// nobody else this far; a sign-in that lost the flag meanwhile goes home), the account
+/// exists (else back to the list), and the administrator's password or recent sign-in
+/// (ASVS 3.7.1). Anything else is the redirect to answer with.
+async fn confirm(
+    state: &AppState,
+    client: &Client,
+    session: &Session,
+    id: i64,
+    form: &str,
+    input: FormInput,
+) -> Result<Confirmed, Response> {
+    let current = match state.browser.sessions.current(session).await {
+        Ok(Some(current)) if current.user.is_staff && current.user.is_active => current,
+        Ok(_) => return Err(see_other("/")),
+        Err(error) => {
+            let flash = feedback::failure(form, error.into());
+            return Err(see_other_with(state, &page(id), &flash));
+        }
+    };
+    let target = match users::find_by_id(&state.db, id).await {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            let flash = Flash {
+                notice: Some(format!("There is no account {id}.")),
+                ..Flash::default()
+            };
+            return Err(see_other_with(state, "/admin/users", &flash));
+        }
+        Err(error) => {
+            let flash = feedback::failure(form, error.into());
+            return Err(see_other_with(state, &page(id), &flash));
+        }
+    };
+    let fields = input
+        .into_fields(form, Default::default())
+        .map_err(|flash| see_other_with(state, &page(id), &flash))?;
+    let confirmed = state
+        .reauth()
+        .from(client)
+        .confirm(&current.user, &current.signed_in.sid, &fields)
+        .await;
+    if let Err(error) = confirmed {
+        return Err(refused(state, id, form, error));
+    }
+    Ok(Confirmed {
+        current,
+        target,
+        fields,
+    })
+}
+
+/// A `yes`/`no` field (`true`/`false` also), or the refusal.
+fn flag(fields: &Fields, name: &str) -> Result<bool, AccountError> {
+    let mut errors = crate::input::FieldErrors::new();
+    let value = fields.text(name, crate::input::Text::REQUIRED, &mut errors);
+    errors.into_result()?;
+    match value.as_deref() {
+        Some("yes" | "true") => Ok(true),
+        Some("no" | "false") => Ok(false),
+        _ => Err(AccountError::invalid(name, "Must be yes or no.")),
+    }
+}
+
+/// Runs `$body` with `$staff` for a confirmed form, or answers with the redirect.
+macro_rules! confirmed {
+    ($state:expr, $client:expr, $session:expr, $id:expr, $form:expr, $input:expr) => {
+        match confirm(&$state, &$client, &$session, $id, $form, $input).await {
+            Ok(confirmed) => confirmed,
+            Err(redirect) => return redirect,
+        }
+    };
+}
+
+/// `POST /admin/users/{id}/profile`: `username`, `first_name`, `last_name` (superusers).
+pub async fn edit_profile(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-profile";
+    let kept = input.keep(&["username", "first_name", "last_name"]);
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    match admin::edit_profile(&state.db, &state.user_cache, staff, &c.target, &c.fields).await {
+        Ok(changed) if changed.is_empty() => done(&state, id, FORM, "Nothing changed."),
+        Ok(_) => done(&state, id, FORM, "The profile was saved."),
+        Err(error) => {
+            let flash = feedback::rejected(FORM, error, kept);
+            see_other_with(&state, &page(id), &flash)
+        }
+    }
+}
+
+/// `POST /admin/users/{id}/active` with `active=yes|no` (superusers).
+pub async fn set_active(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-account";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    let active = match flag(&c.fields, "active") {
+        Ok(active) => active,
+        Err(error) => return refused(&state, id, FORM, error),
+    };
+    let outcome = admin::set_active(
+        &state.db,
+        &state.tokens,
+        &state.user_cache,
+        staff,
+        id,
+        active,
+    )
+    .await;
+    match outcome {
+        Ok(()) if active => done(&state, id, FORM, "The account was activated."),
+        Ok(()) => done(
+            &state,
+            id,
+            FORM,
+            "The account was deactivated: every sign-in ended, and it cannot sign in.",
+        ),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/staff` with `staff=yes|no` (superusers).
+pub async fn set_staff(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-account";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    let make_staff = match flag(&c.fields, "staff") {
+        Ok(make_staff) => make_staff,
+        Err(error) => return refused(&state, id, FORM, error),
+    };
+    match admin::set_staff(&state.db, &state.user_cache, staff, id, make_staff).await {
+        Ok(()) if make_staff => done(&state, id, FORM, "The account is staff now."),
+        Ok(()) => done(&state, id, FORM, "The account is no longer staff."),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/password-reset` (staff).
+pub async fn send_password_reset(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-account";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    let outcome = admin::send_password_reset(
+        &state.db,
+        &state.mailer,
+        staff,
+        &c.target,
+        state.mail_context(),
+    )
+    .await;
+    match outcome {
+        Ok(()) => done(
+            &state,
+            id,
+            FORM,
+            "A password-reset link is on its way to the account's address.",
+        ),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/sign-ins/{sid}/end` (staff).
+pub async fn end_sign_in(
+    State(state): State<AppState>,
+    Path((id, sid)): Path<(i64, String)>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-sign-ins";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    if sid == c.current.signed_in.sid {
+        let error = AccountError::invalid(
+            NON_FIELD_ERRORS,
+            "That is this browser: use \"Sign out\" to end it.",
+        );
+        return refused(&state, id, FORM, error);
+    }
+    match admin::end_sign_in(&state.tokens, staff, id, &sid).await {
+        Ok(()) => done(&state, id, FORM, "That sign-in was ended."),
+        Err(AccountError::NotFound) => done(&state, id, FORM, "That sign-in had already ended."),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/sign-ins/end-all` (staff).
+pub async fn end_all_sign_ins(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-sign-ins";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    match admin::end_all_sign_ins(&state.tokens, staff, id).await {
+        Ok(0) => done(&state, id, FORM, "The account was not signed in anywhere."),
+        Ok(1) => done(&state, id, FORM, "1 sign-in was ended."),
+        Ok(n) => done(&state, id, FORM, format!("{n} sign-ins were ended.")),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/mfa/reset` (superusers).
+pub async fn reset_second_factors(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-mfa";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    match admin::reset_second_factors(&state.db, staff, id).await {
+        Ok(0) => done(&state, id, FORM, "The account had no second factor."),
+        Ok(_) => done(
+            &state,
+            id,
+            FORM,
+            "Every second factor was removed: the account signs in with its password alone \
+             until it sets them up again.",
+        ),
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}
+
+/// `POST /admin/users/{id}/delete` with `confirm` (the account's username, typed as a
+/// check) (superusers).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    client: Client,
+    session: Session,
+    input: FormInput,
+) -> Response {
+    const FORM: &str = "admin-delete";
+    let c = confirmed!(state, client, session, id, FORM, input);
+    let Some(staff) = Staff::new(&c.current.user, &client) else {
+        return see_other("/");
+    };
+    let typed = {
+        let mut ignored = crate::input::FieldErrors::new();
+        c.fields
+            .text("confirm", crate::input::Text::OPTIONAL, &mut ignored)
+            .unwrap_or_default()
+    };
+    if typed != c.target.username {
+        let error = AccountError::invalid(
+            "confirm",
+            "Type the account's username exactly, to show which account you mean.",
+        );
+        return refused(&state, id, FORM, error);
+    }
+    let outcome =
+        admin::delete_account(&state.db, &state.tokens, &state.user_cache, staff, id).await;
+    match outcome {
+        Ok(()) => {
+            let flash = Flash {
+                notice: Some(format!("The account {} was deleted.", c.target.username)),
+                ..Flash::default()
+            };
+            see_other_with(&state, "/admin/users", &flash)
+        }
+        Err(error) => refused(&state, id, FORM, error),
+    }
+}

@@ -1,0 +1,29 @@
+-- The staff pages (/admin).
+--
+-- actor_id: the administrator who made the change an event records (NULL when the account's
+-- owner or nobody in particular did). No foreign key, as for user_id: the record outlives
+-- the accounts it names.
+ALTER TABLE audit_events ADD COLUMN actor_id BIGINT;
+-- "Security activity" filters by kind and by address, newest first.
+CREATE INDEX audit_events_kind ON audit_events (kind, id);
+CREATE INDEX audit_events_ip ON audit_events (ip, id);
+
+-- The user list's keyset pagination: one index per sort order, so page 5,000 costs what
+-- page 1 does. Staff accounts are few: their own index keeps the "staff" filter from
+-- reading past every other account. (Prefix search uses the identity keys' unique indexes:
+-- SQLite compares text as bytes.)
+CREATE INDEX users_joined ON users (date_joined, id);
+CREATE INDEX users_last_login ON users (last_login, id);
+CREATE INDEX users_staff_joined ON users (date_joined, id) WHERE is_staff;
+
+-- Second factors, shaped like allauth.mfa's Authenticator: type is totp, recovery_codes or
+-- webauthn; data is the factor's JSON (secrets encrypted); times are Unix seconds.
+CREATE TABLE mfa_authenticators (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    type         TEXT   NOT NULL,
+    data         TEXT   NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE INDEX mfa_authenticators_user ON mfa_authenticators (user_id);
