@@ -437,7 +437,13 @@ mod ssr {
                         <p class="muted">"This is your own account: change it from your profile."</p>
                     })}
                     {(!superuser).then(|| view! {
-                        <p class="muted">"Deactivating, staff changes and deletion need a superuser."</p>
+                        // The superusers' forms are not shown: their refusals land here.
+                        <FormMessages feedback=profile_form.clone()/>
+                        <FormMessages feedback=delete_form.clone()/>
+                        <p class="muted">
+                            "Editing the profile, deactivating, staff changes and deletion need \
+                             a superuser."
+                        </p>
                     })}
                     <div class="admin-actions">{active_form}{staff_form}{reset_form}</div>
                 </section>
@@ -661,7 +667,6 @@ mod ssr {
         let rows = page
             .events
             .iter()
-            .cloned()
             .map(|e| {
                 let account = match (e.user_id, e.username.clone()) {
                     (Some(id), Some(name)) => view! {
@@ -682,7 +687,7 @@ mod ssr {
                 view! {
                     <tr data-testid="event-row" data-kind=e.kind.clone()>
                         <td data-label="When">{when(e.at)}</td>
-                        <td data-label="What">{describe(&e)}</td>
+                        <td data-label="What">{describe(e)}</td>
                         <td data-label="Account">{account}</td>
                         <td data-label="IP">{ip}</td>
                         <td data-label="Client">{e.user_agent.clone().unwrap_or_default()}</td>

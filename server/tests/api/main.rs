@@ -5,6 +5,7 @@ mod helpers;
 mod smtp;
 
 mod account_deletion;
+mod admin;
 mod admin_cli;
 mod audit;
 mod auth_api;
