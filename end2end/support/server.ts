@@ -1,7 +1,7 @@
 // Starts a copy of the real release server: the `server` binary is copied alone into an
 // empty temporary directory (so it can only serve what it embeds), given a free port, a
 // fresh SQLite database (or E2E_DATABASE_URL) and any extra environment a test needs.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, chmodSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,8 @@ export interface RunningServer {
   baseURL: string;
   logFile: string;
   stop: () => Promise<void>;
+  /** Runs one of the binary's admin commands against this server's database. */
+  command: (args: string[], extraEnv?: Record<string, string>) => { status: number; output: string };
 }
 
 export function freePort(): Promise<number> {
@@ -56,22 +58,19 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   const baseURL = `http://127.0.0.1:${port}`;
   const logFile = path.join(workDir, "server.log");
   const log = openSync(logFile, "w");
-  const server = spawn(lonelyBinary, [], {
-    cwd: workDir,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: workDir,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      PUBLIC_URL: baseURL,
-      DATA_DIR: path.join(workDir, "data"),
-      // Points nowhere: the binary must serve its embedded copy of the site.
-      LEPTOS_SITE_ROOT: path.join(workDir, "no-site-here"),
-      RUST_LOG: process.env.E2E_RUST_LOG || "info",
-      ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
-      ...extraEnv,
-    },
-    stdio: ["ignore", log, log],
-  });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: workDir,
+    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    PUBLIC_URL: baseURL,
+    DATA_DIR: path.join(workDir, "data"),
+    // Points nowhere: the binary must serve its embedded copy of the site.
+    LEPTOS_SITE_ROOT: path.join(workDir, "no-site-here"),
+    RUST_LOG: process.env.E2E_RUST_LOG || "info",
+    ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
+    ...extraEnv,
+  };
+  const server = spawn(lonelyBinary, [], { cwd: workDir, env, stdio: ["ignore", log, log] });
 
   await waitUntilReady(`${baseURL}/healthz`, server, 30_000);
 
@@ -94,5 +93,14 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     }
     if (!process.env.E2E_KEEP_TMP) rmSync(workDir, { recursive: true, force: true });
   };
-  return { baseURL, logFile, stop };
+  const command = (args: string[], more: Record<string, string> = {}) => {
+    const run = spawnSync(lonelyBinary, args, {
+      cwd: workDir,
+      env: { ...env, ...more },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    return { status: run.status ?? -1, output: `${run.stdout}${run.stderr}` };
+  };
+  return { baseURL, logFile, stop, command };
 }

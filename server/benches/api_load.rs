@@ -7,7 +7,8 @@
 //! Run with `scripts/bench` (builds the release binary first), or:
 //! `cargo bench -p server --bench api_load -- target/release/server`
 //!
-//! Then `import-django` of 100,000 generated Django users (see `django_import.rs`).
+//! Then `import-django` of 100,000 generated Django users (see `django_import.rs`), and the
+//! staff user list over 1,000,000 accounts on both engines (see `admin_list.rs`).
 //!
 //! Settings: BENCH_SECONDS (per scenario, default 10), BENCH_CONCURRENCY (default 32).
 
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "support/admin_list.rs"]
+mod admin_list;
 #[path = "support/django_import.rs"]
 mod django_import;
 
@@ -631,6 +634,10 @@ async fn main() {
     println!();
     let moved = django_import::run(&binary).await;
     let minute = Duration::from_secs(60);
+    let listed = admin_list::run(&binary).await;
+    let under_50ms = |results: &[admin_list::Latency]| {
+        !results.is_empty() && results.iter().all(|r| r.p99 < Duration::from_millis(50))
+    };
 
     let checks = [
         ("user/ ≥ 50% of healthz", user.rate() >= 0.5 * base_rate),
@@ -670,6 +677,14 @@ async fn main() {
             "wrong password: Django-hashed account and unknown name, one answer, medians within 10%",
             moved.refusals_same
                 && close(moved.refusals[0], moved.refusals[1], moved.refusals[0] / 10),
+        ),
+        (
+            "/admin/users, 1,000,000 accounts, SQLite: every kind of page p99 < 50 ms",
+            under_50ms(&listed.sqlite),
+        ),
+        (
+            "/admin/users, 1,000,000 accounts, PostgreSQL: every kind of page p99 < 50 ms",
+            listed.postgres.as_deref().is_some_and(under_50ms),
         ),
         (
             "no errors",

@@ -1,0 +1,345 @@
+//! The staff user list at scale: 1,000,000 generated accounts in SQLite and in PostgreSQL,
+//! and the latency of `/admin/users` pages as a signed-in superuser sees them (the whole
+//! page: session, query, rendering): the first page and page 5,000 of each sort order,
+//! searches, filters. One request at a time, 200 of each; the p99 of every kind must stay
+//! under 50 ms. Part of `api_load` (`scripts/bench`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{Server, PASSWORD};
+
+/// Accounts generated.
+pub const USERS: i64 = 1_000_000;
+/// Requests of each kind.
+const ROUNDS: usize = 200;
+/// Rows a page shows (`directory::PAGE_SIZE`).
+const PAGE: i64 = 50;
+
+/// One kind of page and its latency.
+pub struct Latency {
+    pub what: String,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// Per engine: the kinds of page measured; `None` when PostgreSQL could not be reached.
+pub struct Measured {
+    pub sqlite: Vec<Latency>,
+    pub postgres: Option<Vec<Latency>>,
+}
+
+fn command(binary: &str, database_url: &str, data_dir: &Path, args: &[&str]) {
+    let out = Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .env("SUPERUSER_PASSWORD", PASSWORD)
+        .args(args)
+        .output()
+        .expect("run the server binary");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The generated accounts: `user<i>` joined every 30 s from November 2023, two in three
+/// signed in (some at the same second), one in a hundred deactivated, one in a hundred with
+/// a GitHub identity, one in two hundred with a second factor, one in ten thousand staff,
+/// half of the addresses verified.
+const SQLITE_USERS: &str = "\
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+    INSERT INTO users (username, username_key, email, email_key, email_verified, is_active, \
+                       is_staff, date_joined, last_login) \
+    SELECT 'user' || i, 'user' || i, 'user' || i || '@example.com', \
+           'user' || i || '@example.com', i % 2 = 0, i % 100 <> 7, i % 10000 = 3, \
+           strftime('%Y-%m-%dT%H:%M:%S+00:00', 1700000000 + i * 30, 'unixepoch'), \
+           CASE WHEN i % 3 = 0 THEN NULL \
+                ELSE strftime('%Y-%m-%dT%H:%M:%S+00:00', 1750000000 + (i * 7919) % 5000000, \
+                              'unixepoch') END \
+    FROM n";
+
+const POSTGRES_USERS: &str = "\
+    INSERT INTO users (username, username_key, email, email_key, email_verified, is_active, \
+                       is_staff, date_joined, last_login) \
+    SELECT 'user' || i, 'user' || i, 'user' || i || '@example.com', \
+           'user' || i || '@example.com', i % 2 = 0, i % 100 <> 7, i % 10000 = 3, \
+           to_timestamp(1700000000 + i * 30), \
+           CASE WHEN i % 3 = 0 THEN NULL \
+                ELSE to_timestamp(1750000000 + (i * 7919) % 5000000) END \
+    FROM generate_series(1, $1::bigint) AS i";
+
+const IDENTITIES: &str = "\
+    INSERT INTO identities (provider, subject, user_id, created_at) \
+    SELECT 'github', 'gh-' || id, id, 1700000000 FROM users WHERE id % 100 = 11";
+
+const FACTORS: &str = "\
+    INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
+    SELECT id, 'totp', '{}', 1700000000 FROM users WHERE id % 200 = 13";
+
+/// Fills a migrated, empty database.
+async fn generate(database_url: &str) {
+    use sqlx::Connection;
+    let started = Instant::now();
+    if database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query(SQLITE_USERS)
+            .bind(USERS)
+            .execute(&mut db)
+            .await
+            .unwrap();
+        for sql in [IDENTITIES, FACTORS, "ANALYZE"] {
+            sqlx::query(sql).execute(&mut db).await.unwrap();
+        }
+    } else {
+        let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query(POSTGRES_USERS)
+            .bind(USERS)
+            .execute(&mut db)
+            .await
+            .unwrap();
+        for sql in [IDENTITIES, FACTORS] {
+            sqlx::query(sql).execute(&mut db).await.unwrap();
+        }
+        sqlx::query("VACUUM ANALYZE users")
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    println!(
+        "  generated {USERS} accounts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The cursor of the row ending page 5,000 of an order (`Cursor::encode`'s format), read
+/// from the database.
+async fn deep_cursor(database_url: &str, order: &str, column: &str) -> String {
+    use sqlx::Connection;
+    let offset = PAGE * 5_000 - 1;
+    let sql = format!(
+        "SELECT {column}, id FROM users WHERE {column} IS NOT NULL ORDER BY {order} \
+         LIMIT 1 OFFSET {offset}"
+    );
+    let (at, id): (chrono::DateTime<chrono::Utc>, i64) = if database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap()
+    };
+    format!(
+        "t{}.{:09}.{id}",
+        at.timestamp(),
+        at.timestamp_subsec_nanos()
+    )
+}
+
+/// A browser session of the superuser `root`.
+async fn superuser_session(base: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(format!("{base}/signin"))
+        .header("origin", base)
+        .form(&[("username", "root"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "sign in as root");
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("las_session="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn measure(database_url: &str, binary: &str) -> Vec<Latency> {
+    let server = Server::start_with(binary, &[("DATABASE_URL", database_url)]);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cookie = superuser_session(&server.base).await;
+    let joined = deep_cursor(database_url, "date_joined DESC, id DESC", "date_joined").await;
+    let joined_asc = deep_cursor(database_url, "date_joined, id", "date_joined").await;
+    let signed_in = deep_cursor(database_url, "last_login DESC, id DESC", "last_login").await;
+    let pages: Vec<(&str, String)> = vec![
+        ("first page, newest first", String::new()),
+        ("page 5,000, newest first", format!("after={joined}")),
+        (
+            "page 5,000, oldest first",
+            format!("sort=joined_asc&after={joined_asc}"),
+        ),
+        ("first page, recently signed in", "sort=last_login".into()),
+        (
+            "page 5,000, recently signed in",
+            format!("sort=last_login&after={signed_in}"),
+        ),
+        (
+            "first page, least recently signed in",
+            "sort=last_login_asc".into(),
+        ),
+        (
+            "page 5,000 back (previous), newest first",
+            format!("before={joined}"),
+        ),
+        (
+            "search a username prefix (111,111 matches)",
+            "q=user1".into(),
+        ),
+        ("search a username prefix (1 match)", "q=user123456".into()),
+        ("search an address prefix", "q=user99%40".into()),
+        ("search an id", "q=654321".into()),
+        ("search with no match", "q=nobody".into()),
+        ("filter: deactivated", "active=no".into()),
+        ("filter: staff", "staff=yes".into()),
+        ("filter: social sign-in", "social=yes".into()),
+        ("filter: second factor", "mfa=yes".into()),
+        (
+            "filter: verified, recently signed in",
+            "verified=yes&sort=last_login".into(),
+        ),
+        (
+            "search + filter: prefix, social sign-in",
+            "q=user1&social=yes".into(),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (what, query) in pages {
+        let url = format!("{}/admin/users?{query}", server.base);
+        let mut samples = Vec::with_capacity(ROUNDS);
+        for round in 0..ROUNDS + 5 {
+            let started = Instant::now();
+            let res = client
+                .get(&url)
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            let took = started.elapsed();
+            assert_eq!(status, 200, "{what}");
+            if round == 0 {
+                assert!(
+                    body.contains("data-testid=\"user-row\"") || query.contains("nobody"),
+                    "{what}: rows"
+                );
+            }
+            // The first few warm the caches.
+            if round >= 5 {
+                samples.push(took);
+            }
+        }
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+        results.push(Latency {
+            what: what.to_owned(),
+            p50: at(0.5),
+            p99: at(0.99),
+        });
+    }
+    results
+}
+
+fn print(engine: &str, results: &[Latency]) {
+    println!(
+        "\n/admin/users with {USERS} accounts, {engine} ({ROUNDS} requests each, one at a time):"
+    );
+    for r in results {
+        println!(
+            "  {:<46} p50 {:>6.1} ms   p99 {:>6.1} ms",
+            r.what,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3
+        );
+    }
+}
+
+async fn postgres(binary: &str, data_dir: &Path) -> Option<Vec<Latency>> {
+    use sqlx::Connection;
+    let server = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
+    let name = format!("las_bench_admin_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    command(binary, &url, data_dir, &["migrate"]);
+    generate(&url).await;
+    command(
+        binary,
+        &url,
+        data_dir,
+        &[
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+        ],
+    );
+    let results = measure(&url, binary).await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Some(results)
+}
+
+pub async fn run(binary: &str) -> Measured {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("admin.db");
+    let url = format!("sqlite://{}", database.display());
+    println!("\nthe staff user list, SQLite:");
+    command(binary, &url, dir.path(), &["migrate"]);
+    generate(&url).await;
+    command(
+        binary,
+        &url,
+        dir.path(),
+        &[
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+        ],
+    );
+    let sqlite = measure(&url, binary).await;
+    print("SQLite", &sqlite);
+    println!("\nthe staff user list, PostgreSQL:");
+    let postgres = postgres(binary, dir.path()).await;
+    match &postgres {
+        Some(results) => print("PostgreSQL", results),
+        None => println!("  PostgreSQL unreachable"),
+    }
+    Measured { sqlite, postgres }
+}
