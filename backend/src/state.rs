@@ -167,6 +167,9 @@ impl AppState {
                 if let Err(error) = state.tokens.revocations().sync(&state.db, now).await {
                     tracing::warn!(%error, "could not sync session revocations");
                 }
+                if let Err(error) = state.rate_limits.refusal_counts().flush(&state.db).await {
+                    tracing::warn!(%error, "could not record rate-limit refusals");
+                }
                 if last_prune.elapsed() > Duration::from_secs(60) {
                     state.rate_limits.prune().await;
                     state.browser.sessions.prune(now);
@@ -179,6 +182,10 @@ impl AppState {
                     let retention = state.config.audit_retention_days;
                     if let Err(error) = crate::audit::prune(&state.db, now, retention).await {
                         tracing::warn!(%error, "could not delete old security events");
+                    }
+                    let counts = crate::auth::refusal_counts::RefusalCounts::prune(&state.db, now);
+                    if let Err(error) = counts.await {
+                        tracing::warn!(%error, "could not delete old rate-limit counts");
                     }
                     if let Err(error) = crate::auth::tokens::legacy::prune(&state.db, now).await {
                         tracing::warn!(%error, "could not delete expired simplejwt tokens");

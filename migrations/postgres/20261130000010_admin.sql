@@ -14,6 +14,9 @@ CREATE INDEX audit_events_ip ON audit_events (ip, id);
 CREATE INDEX users_joined ON users (date_joined, id);
 CREATE INDEX users_last_login ON users (last_login, id);
 CREATE INDEX users_staff_joined ON users (date_joined, id) WHERE is_staff;
+CREATE INDEX users_staff_last_login ON users (last_login, id) WHERE is_staff;
+-- The accounts that never signed in, by id: the last-sign-in orders list them as the oldest.
+CREATE INDEX users_never_signed_in ON users (id) WHERE last_login IS NULL;
 -- Prefix search on the identity keys compares bytes (the "C" collation), the order the
 -- application computes prefixes in, whatever the database's own collation is.
 CREATE INDEX users_username_key_c ON users (username_key COLLATE "C");
@@ -30,3 +33,11 @@ CREATE TABLE mfa_authenticators (
     last_used_at BIGINT
 );
 CREATE INDEX mfa_authenticators_user ON mfa_authenticators (user_id);
+
+-- Rate-limit refusals per hour (every refusal of every limit), for the staff pages' chart.
+-- hour: Unix seconds of the hour's start. Each instance adds what it counted every second;
+-- rows older than two days are deleted.
+CREATE TABLE rate_limit_hours (
+    hour BIGINT PRIMARY KEY NOT NULL,
+    hits BIGINT NOT NULL
+);

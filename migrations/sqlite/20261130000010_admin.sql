@@ -15,6 +15,9 @@ CREATE INDEX audit_events_ip ON audit_events (ip, id);
 CREATE INDEX users_joined ON users (date_joined, id);
 CREATE INDEX users_last_login ON users (last_login, id);
 CREATE INDEX users_staff_joined ON users (date_joined, id) WHERE is_staff;
+CREATE INDEX users_staff_last_login ON users (last_login, id) WHERE is_staff;
+-- The accounts that never signed in, by id: the last-sign-in orders list them as the oldest.
+CREATE INDEX users_never_signed_in ON users (id) WHERE last_login IS NULL;
 
 -- Second factors, shaped like allauth.mfa's Authenticator: type is totp, recovery_codes or
 -- webauthn; data is the factor's JSON (secrets encrypted); times are Unix seconds.
@@ -27,3 +30,11 @@ CREATE TABLE mfa_authenticators (
     last_used_at BIGINT
 );
 CREATE INDEX mfa_authenticators_user ON mfa_authenticators (user_id);
+
+-- Rate-limit refusals per hour (every refusal of every limit), for the staff pages' chart.
+-- hour: Unix seconds of the hour's start. Each instance adds what it counted every second;
+-- rows older than two days are deleted.
+CREATE TABLE rate_limit_hours (
+    hour BIGINT PRIMARY KEY NOT NULL,
+    hits BIGINT NOT NULL
+);

@@ -170,7 +170,6 @@ mod ssr {
         else {
             return view! { <NotFound/> }.into_any();
         };
-        let general = Feedback::for_form("");
         let option = |current: &str, v: &'static str, text: &'static str| {
             let selected = current == v;
             view! { <option value=v selected=selected>{text}</option> }
@@ -190,7 +189,6 @@ mod ssr {
             <AdminNav current="/admin/users"/>
             <section class="card wide">
                 <h1>"Users"</h1>
-                <FormMessages feedback=general/>
                 <form method="get" action="/admin/users" class="admin-filters" role="search"
                     data-testid="user-search">
                     <div class="field search">
@@ -311,13 +309,27 @@ mod ssr {
     /// The administrator's password, on a staff form, when their sign-in's proof is older
     /// than `REAUTH_MAX_AGE`.
     fn confirm_field(form: &'static str, errors: Vec<String>) -> impl IntoView {
-        (!reauth_recent()).then(|| {
+        if reauth_recent() {
+            return None;
+        }
+        let has_password = viewer().is_some_and(|v| v.has_password);
+        Some(if has_password {
             view! {
                 <Field name="password" form=form label="Your password" kind="password"
                     autocomplete="current-password" required=true
                     hint="Staff actions need a recent proof that it is you."
                     errors=errors/>
             }
+            .into_any()
+        } else {
+            // Without a password, the proof is a fresh sign-in with a provider.
+            view! {
+                <p class="hint">
+                    "Staff actions need a recent proof that it is you: "
+                    <a href="/profile">"confirm it on your profile"</a> ", then come back."
+                </p>
+            }
+            .into_any()
         })
     }
 
@@ -334,6 +346,7 @@ mod ssr {
             sign_ins,
             factors,
             activity,
+            pending_email,
         } = account.as_ref().clone();
         let Some(me) = viewer() else {
             return view! { <NotFound/> }.into_any();
@@ -351,7 +364,9 @@ mod ssr {
             }
         };
         let profile_form = Feedback::for_form("admin-profile");
-        let account_form = Feedback::for_form("admin-account");
+        let active_form_feedback = Feedback::for_form("admin-active");
+        let staff_form_feedback = Feedback::for_form("admin-staff");
+        let reset_form_feedback = Feedback::for_form("admin-reset");
         let sign_ins_form = Feedback::for_form("admin-sign-ins");
         let mfa_form = Feedback::for_form("admin-mfa");
         let delete_form = Feedback::for_form("admin-delete");
@@ -399,7 +414,7 @@ mod ssr {
                     <form method="post" action=format!("/admin/users/{id}/active") class="stack"
                         data-testid="admin-active-form">
                         <input type="hidden" name="active" value=value/>
-                        {confirm_field("admin-active", account_form.errors("password"))}
+                        {confirm_field("admin-active", active_form_feedback.errors("password"))}
                         <SubmitButton label=label pending=pending secondary=true/>
                     </form>
                 }
@@ -414,7 +429,7 @@ mod ssr {
                     <form method="post" action=format!("/admin/users/{id}/staff") class="stack"
                         data-testid="admin-staff-form">
                         <input type="hidden" name="staff" value=value/>
-                        {confirm_field("admin-staff", account_form.errors("password"))}
+                        {confirm_field("admin-staff", staff_form_feedback.errors("password"))}
                         <SubmitButton label=label pending="Saving…" secondary=true/>
                     </form>
                 }
@@ -423,7 +438,7 @@ mod ssr {
                 view! {
                     <form method="post" action=format!("/admin/users/{id}/password-reset")
                         class="stack" data-testid="admin-reset-form">
-                        {confirm_field("admin-reset", account_form.errors("password"))}
+                        {confirm_field("admin-reset", reset_form_feedback.errors("password"))}
                         <SubmitButton label="Send a password-reset link" pending="Sending…"
                             secondary=true/>
                     </form>
@@ -432,14 +447,19 @@ mod ssr {
             view! {
                 <section class="card" data-testid="admin-account-actions">
                     <h2>"Account"</h2>
-                    <FormMessages feedback=account_form.clone()/>
+                    <FormMessages feedback=active_form_feedback.clone()/>
+                    <FormMessages feedback=staff_form_feedback.clone()/>
+                    <FormMessages feedback=reset_form_feedback.clone()/>
+                    // Where the profile and delete forms are not shown, their refusals land
+                    // here.
+                    {(!superuser || myself).then(|| view! {
+                        <FormMessages feedback=profile_form.clone()/>
+                        <FormMessages feedback=delete_form.clone()/>
+                    })}
                     {myself.then(|| view! {
                         <p class="muted">"This is your own account: change it from your profile."</p>
                     })}
                     {(!superuser).then(|| view! {
-                        // The superusers' forms are not shown: their refusals land here.
-                        <FormMessages feedback=profile_form.clone()/>
-                        <FormMessages feedback=delete_form.clone()/>
                         <p class="muted">
                             "Editing the profile, deactivating, staff changes and deletion need \
                              a superuser."
@@ -551,7 +571,8 @@ mod ssr {
             <p><a href="/admin/users">"← All users"</a></p>
             <section class="card">
                 <h1 data-testid="admin-user-name">{user.username.clone()}</h1>
-                <p>{badges(user.is_active, user.is_staff, user.is_superuser, false, factor_count > 0)}</p>
+                <p>{badges(user.is_active, user.is_staff, user.is_superuser, identity_count > 0,
+                    factor_count > 0)}</p>
                 <dl class="details" data-testid="admin-user-details">
                     <dt>"Id"</dt><dd>{user.id}</dd>
                     <dt>"Username"</dt><dd>{user.username.clone()}</dd>
@@ -564,6 +585,10 @@ mod ssr {
                             view! { " " <span class="badge warn">"Not verified"</span> }.into_any()
                         })}
                     </dd>
+                    {pending_email.map(|address| view! {
+                        <dt>"Moving to"</dt>
+                        <dd>{address}" "<span class="badge warn">"Link not followed yet"</span></dd>
+                    })}
                     <dt>"First name"</dt><dd>{or_dash(&user.first_name)}</dd>
                     <dt>"Last name"</dt><dd>{or_dash(&user.last_name)}</dd>
                     <dt>"Password"</dt>

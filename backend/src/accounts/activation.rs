@@ -10,15 +10,28 @@ use crate::users;
 /// ends every sign-in they have: their refresh tokens stop at once, their access tokens on
 /// every running instance within its revocation sync interval, and its mailed links are
 /// deleted. All in one transaction with the audit event (`account_activated` /
-/// `account_deactivated`). `None` when no such user.
+/// `account_deactivated`); nothing when the flag already had that value. `None` when no
+/// such user.
 pub async fn set_active(db: &Db, username: &str, active: bool) -> Result<Option<i64>, DbError> {
     let Some(user) = users::find_by_username(db, username).await? else {
         return Ok(None);
     };
     let event = Event::new(kind(active), Some(user.id), None).detail("admin command");
-    Ok(change_active(db, user.id, active, &event)
-        .await?
-        .map(|_| user.id))
+    Ok(match change_active(db, user.id, active, &event).await? {
+        Changed::NoAccount => None,
+        Changed::Yes(_) | Changed::Already => Some(user.id),
+    })
+}
+
+/// What [`change_active`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Changed {
+    /// The flag changed; these sign-ins were ended (deactivation).
+    Yes(Vec<String>),
+    /// The flag already had that value: nothing was written, no event recorded.
+    Already,
+    /// There is no such account.
+    NoAccount,
 }
 
 fn kind(active: bool) -> Kind {
@@ -29,25 +42,35 @@ fn kind(active: bool) -> Kind {
     }
 }
 
-/// Sets `is_active` of user `id` and records `event` with it; returns the sign-ins that
-/// were ended (so the caller can refuse their tokens at once), `None` when no such user.
+/// Sets `is_active` of user `id` and records `event` with it, unless it already has that
+/// value (a second click records nothing); says which sign-ins were ended, so the caller
+/// can refuse their tokens at once.
 pub(super) async fn change_active(
     db: &Db,
     id: i64,
     active: bool,
     event: &Event<'_>,
-) -> Result<Option<Vec<String>>, DbError> {
+) -> Result<Changed, DbError> {
     let now = Utc::now().timestamp();
-    let ended = with_db_write!(db, pool => async {
+    let changed = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let row: Option<(i64,)> =
-            sqlx::query_as("UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id")
-                .bind(active)
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE users SET is_active = $1 WHERE id = $2 AND is_active <> $1 RETURNING id",
+        )
+        .bind(active)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_none() {
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if row.is_none() {
-            return Ok(None);
+            return Ok(if exists.is_some() {
+                Changed::Already
+            } else {
+                Changed::NoAccount
+            });
         }
         let mut ended = Vec::new();
         if !active {
@@ -73,11 +96,11 @@ pub(super) async fn change_active(
         }
         insert_event!(&mut *tx, event)?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(Some(ended))
+        Ok::<_, sqlx::Error>(Changed::Yes(ended))
     }
     .await)?;
-    if ended.is_some() {
+    if matches!(changed, Changed::Yes(_)) {
         event.log();
     }
-    Ok(ended)
+    Ok(changed)
 }

@@ -3,14 +3,15 @@
 //! transaction as the change.
 //!
 //! Who may do what (Django's admin draws the same line): staff (`is_staff`) read everything,
-//! end sign-ins and send a password-reset mail; the changes that take something away or
-//! grant power (edit the profile, deactivate or activate, make or remove staff, reset the
+//! end sign-ins and send a password-reset mail (to accounts that are not staff themselves);
+//! the changes that take something away or grant power (edit the profile, deactivate or activate, make or remove staff, reset the
 //! second factors, delete) need a superuser. Nobody does these to their own account here:
 //! the profile page is for that, and it keeps an administrator from locking themselves out
 //! mid-action. The transport confirms the administrator's identity first (re-authentication,
 //! ASVS 3.7.1).
 
 use crate::audit::{insert_event, Event, Kind};
+use crate::auth::rate_limit::{MailBudget, RateLimits};
 use crate::auth::tokens::{EndSignInError, Tokens};
 use crate::client::Client;
 use crate::db::{with_db_write, Db, DbError};
@@ -19,10 +20,14 @@ use crate::mail::worker::Mailer;
 use crate::user_cache::UserCache;
 use crate::users::{self, User};
 
-use super::{activation, deletion, password_reset, profile, AccountError, MailContext};
+use super::activation::{self, Changed};
+use super::{deletion, password_reset, profile, AccountError, MailContext};
 
 /// The refusal of a superuser's action to a member of staff.
 pub const SUPERUSERS_ONLY: &str = "Only a superuser can do this.";
+
+/// The refusal of staff acting on another member of staff.
+pub const SUPERUSERS_ONLY_FOR_STAFF: &str = "Only a superuser can do this to a member of staff.";
 
 /// The refusal of an action on one's own account.
 pub const NOT_ON_YOURSELF: &str =
@@ -65,6 +70,20 @@ impl<'a> Staff<'a> {
         }
         Ok(())
     }
+
+    /// Ok for staff's own actions on someone else: on another member of staff (or a
+    /// superuser) only a superuser may act, so staff cannot sign their seniors out or keep
+    /// mailing them reset links.
+    fn staff_on(&self, target: &User) -> Result<(), AccountError> {
+        self.not_on_self(target.id)?;
+        if (target.is_staff || target.is_superuser) && !self.user.is_superuser {
+            return Err(AccountError::invalid(
+                NON_FIELD_ERRORS,
+                SUPERUSERS_ONLY_FOR_STAFF,
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Deactivates (every sign-in ended at once, tokens refused here at once and on other
@@ -88,15 +107,18 @@ pub async fn set_active(
         Kind::AccountDeactivated
     };
     let event = staff.event(kind, target);
-    let ended = activation::change_active(db, target, active, &event)
-        .await?
-        .ok_or(AccountError::NotFound)?;
-    let now = chrono::Utc::now().timestamp();
-    for sid in &ended {
-        tokens.revocations().insert(sid, now);
+    match activation::change_active(db, target, active, &event).await? {
+        Changed::Yes(ended) => {
+            let now = chrono::Utc::now().timestamp();
+            for sid in &ended {
+                tokens.revocations().insert(sid, now);
+            }
+            user_cache.invalidate(target);
+            Ok(())
+        }
+        Changed::Already => Ok(()),
+        Changed::NoAccount => Err(AccountError::NotFound),
     }
-    user_cache.invalidate(target);
-    Ok(())
 }
 
 /// Makes account `target` staff (`staff`) or takes the flag away. Superusers only.
@@ -119,22 +141,21 @@ pub async fn set_staff(
     let event = staff.event(kind, target);
     let changed = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let row: Option<(bool,)> =
-            sqlx::query_as("SELECT is_staff FROM users WHERE id = $1")
+        // One statement decides, so two clicks (or two administrators) record one event.
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE users SET is_staff = $1 WHERE id = $2 AND is_staff <> $1 RETURNING id",
+        )
+        .bind(make_staff)
+        .bind(target)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_none() {
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
                 .bind(target)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((was,)) = row else {
-            return Ok(None);
-        };
-        if was == make_staff {
-            return Ok(Some(false));
+            return Ok(exists.map(|_| false));
         }
-        sqlx::query("UPDATE users SET is_staff = $1 WHERE id = $2")
-            .bind(make_staff)
-            .bind(target)
-            .execute(&mut *tx)
-            .await?;
         insert_event!(&mut *tx, &event)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(true))
@@ -193,17 +214,28 @@ pub async fn edit_profile(
 /// Mails `target` a password-reset link (ending older links), as a member of staff asked.
 /// Records `password_reset_sent`.
 ///
-/// Errors: [`AccountError::Invalid`] when the account is deactivated or has no address;
+/// Errors: [`AccountError::Invalid`] when the account is deactivated or has no address, or
+/// is the administrator's own, or is staff and the administrator no superuser;
+/// [`AccountError::RateLimited`] (the address's mail budget);
 /// [`AccountError::MailUnavailable`] (`EMAIL_URL=none`); [`AccountError::Internal`].
 pub async fn send_password_reset(
     db: &Db,
+    limits: &RateLimits,
     mailer: &Mailer,
     staff: Staff<'_>,
     target: &User,
     mail: MailContext<'_>,
 ) -> Result<(), AccountError> {
+    staff.staff_on(target)?;
     if !mailer.is_enabled() {
         return Err(AccountError::MailUnavailable);
+    }
+    // The address's mail budget (`RATE_LIMIT_EMAIL_*`), as for "Forgot your password?":
+    // nobody floods an inbox, staff included.
+    if let Some(address) = target.email.as_deref() {
+        if let MailBudget::AddressSpent(limited) = limits.email(staff.client.ip, address).await? {
+            return Err(limited.into());
+        }
     }
     if !target.is_active {
         return Err(AccountError::invalid(
@@ -226,15 +258,16 @@ pub async fn send_password_reset(
 /// `sign_in_ended` by the administrator.
 ///
 /// Errors: [`AccountError::NotFound`] when that sign-in is not live;
-/// [`AccountError::Internal`].
+/// [`AccountError::Invalid`] as for [`send_password_reset`]; [`AccountError::Internal`].
 pub async fn end_sign_in(
     tokens: &Tokens,
     staff: Staff<'_>,
-    target: i64,
+    target: &User,
     sid: &str,
 ) -> Result<(), AccountError> {
+    staff.staff_on(target)?;
     match tokens
-        .end_sign_in(target, sid, staff.client, Some(staff.user.id))
+        .end_sign_in(target.id, sid, staff.client, Some(staff.user.id))
         .await
     {
         Ok(()) => Ok(()),
@@ -246,15 +279,16 @@ pub async fn end_sign_in(
 /// Ends every sign-in of `target`; returns how many. Records `all_sign_ins_ended`.
 ///
 /// Errors: [`AccountError::Invalid`] ([`NOT_ON_YOURSELF`]: "Sign out" and "Sign out
-/// everywhere else" are on the profile), [`AccountError::Internal`].
+/// everywhere else" are on the profile; [`SUPERUSERS_ONLY_FOR_STAFF`]),
+/// [`AccountError::Internal`].
 pub async fn end_all_sign_ins(
     tokens: &Tokens,
     staff: Staff<'_>,
-    target: i64,
+    target: &User,
 ) -> Result<usize, AccountError> {
-    staff.not_on_self(target)?;
+    staff.staff_on(target)?;
     Ok(tokens
-        .end_all_sign_ins(target, staff.client, staff.user.id)
+        .end_all_sign_ins(target.id, staff.client, staff.user.id)
         .await?)
 }
 

@@ -22,9 +22,10 @@ pub const LAST_SUPERUSER: &str =
 /// (re-authenticated: `password` in `fields`, or a sign-in within `REAUTH_MAX_AGE`).
 ///
 /// One transaction removes the user row and, with it, their sign-ins and refresh tokens,
-/// linked identities, login names and mailed links (foreign keys), their security events,
-/// and mail still addressed to them; it leaves a single `account_deleted` event that holds
-/// the account's id and the time, nothing else. Every sign-in then stops working at once
+/// linked identities, login names and mailed links (foreign keys), their security events
+/// (but those recording what staff did to the account), and mail still addressed to them;
+/// it leaves an `account_deleted` event that holds the account's id and the time, nothing
+/// else. Every sign-in then stops working at once
 /// here and within the revocation sync interval elsewhere. Browser sessions are sealed and
 /// name nobody; those of this account find their sign-in gone and end.
 ///
@@ -48,7 +49,8 @@ pub async fn delete_account(
 }
 
 /// Deletes account `user_id` and everything that belongs to them in one transaction that
-/// leaves only `tombstone`, then refuses the account's tokens here at once.
+/// leaves `tombstone` (and the record of what staff did to the account), then refuses the
+/// account's tokens here at once.
 ///
 /// Errors: [`AccountError::Invalid`] with [`LAST_SUPERUSER`] when it is the last active
 /// superuser; [`AccountError::NotFound`] when the account is gone.
@@ -104,7 +106,9 @@ pub(super) async fn erase(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM audit_events WHERE user_id = $1")
+        // What staff did to the account stays on the record (it holds the staff's
+        // doings, not the owner's data): who deactivated it, say, and who deleted it.
+        sqlx::query("DELETE FROM audit_events WHERE user_id = $1 AND actor_id IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;

@@ -45,6 +45,8 @@ pub struct Account {
     pub factors: Vec<Factor>,
     /// The newest [`RECENT_EVENTS`] security events.
     pub activity: Vec<StaffEvent>,
+    /// The address the account is moving to, while its mailed link is live.
+    pub pending_email: Option<String>,
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -67,7 +69,7 @@ pub async fn account(
         limit: RECENT_EVENTS,
         ..EventQuery::default()
     };
-    let (identities, sign_ins, factors, activity) = tokio::try_join!(
+    let (identities, sign_ins, factors, activity, pending_email) = tokio::try_join!(
         async {
             let rows: Vec<(String, Option<String>, i64)> = with_db!(db, pool => {
                 sqlx::query_as(
@@ -110,6 +112,20 @@ pub async fn account(
             )
         },
         activity::events(db, &events),
+        async {
+            let row: Option<(Option<String>,)> = with_db!(db, pool => {
+                sqlx::query_as(
+                    "SELECT email FROM account_tokens WHERE user_id = $1 \
+                     AND purpose = 'change_email' AND expires_at > $2 \
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+            })?;
+            Ok::<_, DbError>(row.and_then(|(email,)| email))
+        },
     )?;
     Ok(Some(Account {
         user,
@@ -117,5 +133,6 @@ pub async fn account(
         sign_ins,
         factors,
         activity: activity.events,
+        pending_email,
     }))
 }

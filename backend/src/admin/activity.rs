@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::audit::Kind;
+use crate::auth::refusal_counts::RefusalCounts;
 use crate::db::{with_db, Db, DbError};
 
 /// How many events one page shows.
@@ -137,44 +138,46 @@ pub struct HourCount {
     /// The hour's start, Unix seconds (a multiple of 3,600).
     pub hour: i64,
     /// `sign_in_failed` events (wrong passwords, deactivated or unverified accounts, wrong
-    /// re-authentication passwords).
+    /// re-authentication passwords; names that are no account's included).
     pub failed_sign_ins: u64,
-    /// `rate_limited` events: each account or unknown name refused by the sign-in limit,
-    /// at most once a minute (the events are throttled so an attack cannot flood the table;
-    /// `rate_limit_hits_total` on `/metrics` counts every refusal).
+    /// Requests any rate limit refused (every one: [`RefusalCounts`]).
     pub rate_limited: u64,
 }
 
 /// The 24 whole hours up to the one holding `now` (Unix seconds), oldest first, each with
-/// its counts (zero for a quiet hour). One range scan of `audit_events_at`.
-pub async fn last_day(db: &Db, now: i64) -> Result<Vec<HourCount>, DbError> {
+/// its counts (zero for a quiet hour): one range scan of `audit_events_at` and one of
+/// `rate_limit_hours`.
+pub async fn last_day(
+    db: &Db,
+    refusals: &RefusalCounts,
+    now: i64,
+) -> Result<Vec<HourCount>, DbError> {
     let current = now - now.rem_euclid(3_600);
     let first = current - 23 * 3_600;
-    let rows: Vec<(i64, String, i64)> = with_db!(db, pool => {
+    let failed: Vec<(i64, i64)> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT (at - $1) / 3600, kind, COUNT(*) FROM audit_events \
-             WHERE at >= $1 AND at < $2 AND kind IN ('sign_in_failed', 'rate_limited') \
-             GROUP BY (at - $1) / 3600, kind",
+            "SELECT (at - $1) / 3600, COUNT(*) FROM audit_events \
+             WHERE at >= $1 AND at < $2 AND kind = 'sign_in_failed' \
+             GROUP BY (at - $1) / 3600",
         )
         .bind(first)
         .bind(current + 3_600)
         .fetch_all(pool)
         .await
     })?;
-    let mut hours: Vec<HourCount> = (0..24)
-        .map(|i| HourCount {
+    let limited = refusals.hourly(db, first, 24).await?;
+    let mut hours: Vec<HourCount> = limited
+        .into_iter()
+        .zip(0..)
+        .map(|(rate_limited, i)| HourCount {
             hour: first + i * 3_600,
-            ..HourCount::default()
+            failed_sign_ins: 0,
+            rate_limited,
         })
         .collect();
-    for (slot, kind, count) in rows {
-        let Some(hour) = usize::try_from(slot).ok().and_then(|i| hours.get_mut(i)) else {
-            continue;
-        };
-        let count = u64::try_from(count).unwrap_or(0);
-        match kind.as_str() {
-            "sign_in_failed" => hour.failed_sign_ins = count,
-            _ => hour.rate_limited = count,
+    for (slot, count) in failed {
+        if let Some(hour) = usize::try_from(slot).ok().and_then(|i| hours.get_mut(i)) {
+            hour.failed_sign_ins = u64::try_from(count).unwrap_or(0);
         }
     }
     Ok(hours)

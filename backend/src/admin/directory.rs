@@ -144,12 +144,19 @@ impl Cursor {
         }
     }
 
-    /// The cursor `text` encodes; `None` when it encodes none.
+    /// The cursor `text` encodes; `None` when it encodes none: a time outside the years 1
+    /// to 9999 (both engines store those), a nanosecond count of a second or more, a key
+    /// with a NUL character (PostgreSQL's text has none).
     pub fn decode(text: &str) -> Option<Cursor> {
+        const YEARS_1_TO_9999: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
         if let Some(rest) = text.strip_prefix('t') {
             let mut parts = rest.splitn(3, '.');
-            let secs = parts.next()?.parse().ok()?;
-            let nanos = parts.next()?.parse().ok()?;
+            let secs = parts
+                .next()?
+                .parse()
+                .ok()
+                .filter(|s| YEARS_1_TO_9999.contains(s))?;
+            let nanos = parts.next()?.parse().ok().filter(|n| *n < 1_000_000_000)?;
             let id = parts.next()?.parse().ok()?;
             return Some(Cursor::At(Utc.timestamp_opt(secs, nanos).single()?, id));
         }
@@ -157,6 +164,7 @@ impl Cursor {
             return id.parse().ok().map(Cursor::Never);
         }
         text.strip_prefix('k')
+            .filter(|key| !key.contains('\0'))
             .map(|key| Cursor::Key(key.to_owned()))
     }
 }
@@ -227,6 +235,9 @@ pub struct UserPage {
     pub next: Option<Cursor>,
     /// Where the previous page ends; `None` on the first page.
     pub previous: Option<Cursor>,
+    /// Whether the query's cursor belongs to another order (an edited or stale address),
+    /// so the page is the first one instead.
+    pub cursor_ignored: bool,
 }
 
 /// One index scan: rows whose sort column is filled (`Filled`) or empty (`Empty`), or a
@@ -264,20 +275,27 @@ fn ascending(query: &UserQuery) -> bool {
 
 /// The page `query` asks for.
 ///
-/// Errors: [`DbError`] only; a cursor from another sort order starts from the top.
+/// Errors: [`DbError`] only; a cursor from another order starts from the top (and says so:
+/// [`UserPage::cursor_ignored`]).
 pub async fn list_users(db: &Db, query: &UserQuery) -> Result<UserPage, DbError> {
     let limit = query.limit.clamp(1, 500) as usize;
+    // A cursor from another order (an edited or stale address) starts from the top.
+    let cursor = query
+        .cursor
+        .as_ref()
+        .filter(|c| segments(query).contains(&segment_of(c)));
+    let cursor_ignored = query.cursor.is_some() && cursor.is_none();
+    let direction = if cursor.is_some() {
+        query.direction
+    } else {
+        Direction::After
+    };
     // A page "before" the cursor is a page after it in the reverse order, read backwards.
-    let forward = ascending(query) == (query.direction == Direction::After);
+    let forward = ascending(query) == (direction == Direction::After);
     let mut order: Vec<Segment> = segments(query).to_vec();
     if !forward {
         order.reverse();
     }
-    // A cursor from another order (an edited address) starts from the top.
-    let cursor = query
-        .cursor
-        .as_ref()
-        .filter(|c| order.contains(&segment_of(c)));
     let start = cursor.map_or(0, |c| {
         order.iter().position(|s| *s == segment_of(c)).unwrap_or(0)
     });
@@ -295,13 +313,14 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<UserPage, DbError>
     rows.truncate(limit);
     let position = |row: &UserRow| position_of(query, row);
     let came_from_somewhere = cursor.is_some();
-    Ok(match query.direction {
+    Ok(match direction {
         Direction::After => UserPage {
             next: more.then(|| rows.last().map(position)).flatten(),
             previous: came_from_somewhere
                 .then(|| rows.first().map(position))
                 .flatten(),
             rows,
+            cursor_ignored,
         },
         Direction::Before => {
             rows.reverse();
@@ -311,6 +330,7 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<UserPage, DbError>
                     .then(|| rows.last().map(position))
                     .flatten(),
                 rows,
+                cursor_ignored,
             }
         }
     })
@@ -506,7 +526,18 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         }
-        for junk in ["", "t", "t1.2", "tx.1.2", "n", "nx", "z1"] {
+        for junk in [
+            "",
+            "t",
+            "t1.2",
+            "tx.1.2",
+            "n",
+            "nx",
+            "z1",
+            "t-8000000000000.0.1",
+            "t1.1000000000.1",
+            "ka\0b",
+        ] {
             assert_eq!(Cursor::decode(junk), None, "{junk}");
         }
     }

@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod password;
 pub(crate) mod password_rules;
 pub mod rate_limit;
+pub mod refusal_counts;
 pub mod revocations;
 pub mod sign_ins;
 pub mod tokens;

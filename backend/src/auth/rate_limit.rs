@@ -24,6 +24,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::refusal_counts::RefusalCounts;
 use crate::config::{RateLimitConfig, RateLimitStore};
 use crate::db::Db;
 
@@ -140,7 +141,7 @@ impl Budget {
 /// Every limit of the instance; with rate limiting switched off (`RATE_LIMIT_ENABLED=false`)
 /// every check passes.
 #[derive(Debug)]
-pub struct RateLimits(Option<Limiters>, RefusalLog);
+pub struct RateLimits(Option<Limiters>, RefusalLog, RefusalCounts);
 
 /// Which refusals were recorded as security events lately, so that a flood of refused
 /// requests costs one event a minute per key, not one database write each.
@@ -293,7 +294,11 @@ impl RateLimits {
         key_secret: &[u8],
     ) -> Result<RateLimits, redis::RedisError> {
         let Some(config) = config else {
-            return Ok(RateLimits(None, RefusalLog::default()));
+            return Ok(RateLimits(
+                None,
+                RefusalLog::default(),
+                RefusalCounts::default(),
+            ));
         };
         let shared = match &config.store {
             RateLimitStore::Memory => None,
@@ -325,7 +330,13 @@ impl RateLimits {
                     .expect("HMAC takes any key"),
             }),
             RefusalLog::default(),
+            RefusalCounts::default(),
         ))
+    }
+
+    /// Every refusal, per hour (the staff pages' chart).
+    pub fn refusal_counts(&self) -> &RefusalCounts {
+        &self.2
     }
 
     /// A sign-in attempt (password or social) from `ip`.
@@ -384,6 +395,7 @@ impl RateLimits {
         let result = self.check_budget(limit, key).await;
         if result.is_err() {
             metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => limit.name()).increment(1);
+            self.2.add(chrono::Utc::now().timestamp());
         }
         result
     }

@@ -729,7 +729,8 @@ impl Tokens {
                 .in_session(keep)
                 .detail(n.to_string())
         };
-        self.end_sign_ins(user_id, keep, event).await
+        self.end_sign_ins(user_id, keep, "ended with every other sign-in", event)
+            .await
     }
 
     /// Ends every live sign-in of `user_id` (and the Django stack's tokens), as the
@@ -748,14 +749,17 @@ impl Tokens {
                 .detail(n.to_string())
         };
         // No sign-in has an empty id: none is kept.
-        self.end_sign_ins(user_id, "", event).await
+        self.end_sign_ins(user_id, "", "ended by an administrator", event)
+            .await
     }
 
-    /// Ends every live sign-in of `user_id` but `keep`, recording `event(how many)`.
+    /// Ends every live sign-in of `user_id` but `keep` (revoked for `reason`), recording
+    /// `event(how many)`.
     async fn end_sign_ins<'c>(
         &self,
         user_id: i64,
         keep: &str,
+        reason: &str,
         event: impl Fn(usize) -> Event<'c>,
     ) -> Result<usize, DbError> {
         let now = Utc::now().timestamp();
@@ -767,7 +771,7 @@ impl Tokens {
                  RETURNING id",
             )
             .bind(now)
-            .bind("ended with every other sign-in")
+            .bind(reason)
             .bind(user_id)
             .bind(keep)
             .fetch_all(&mut *tx)

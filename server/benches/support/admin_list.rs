@@ -118,26 +118,48 @@ async fn generate(database_url: &str) {
 }
 
 /// The cursor of the row ending page 5,000 of an order (`Cursor::encode`'s format), read
-/// from the database.
-async fn deep_cursor(database_url: &str, order: &str, column: &str) -> String {
+/// from the database, and the id of the row after it (the first of page 5,001, which the
+/// page must show first).
+async fn deep_cursor(database_url: &str, order: &str, column: &str) -> (String, i64) {
     use sqlx::Connection;
     let offset = PAGE * 5_000 - 1;
     let sql = format!(
         "SELECT {column}, id FROM users WHERE {column} IS NOT NULL ORDER BY {order} \
-         LIMIT 1 OFFSET {offset}"
+         LIMIT 2 OFFSET {offset}"
     );
-    let (at, id): (chrono::DateTime<chrono::Utc>, i64) = if database_url.starts_with("sqlite:") {
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, i64)> = if database_url.starts_with("sqlite:") {
         let mut db = sqlx::SqliteConnection::connect(database_url).await.unwrap();
-        sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap()
+        sqlx::query_as(&sql).fetch_all(&mut db).await.unwrap()
     } else {
         let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
-        sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap()
+        sqlx::query_as(&sql).fetch_all(&mut db).await.unwrap()
     };
-    format!(
-        "t{}.{:09}.{id}",
-        at.timestamp(),
-        at.timestamp_subsec_nanos()
+    let (at, id) = rows[0];
+    (
+        format!(
+            "t{}.{:09}.{id}",
+            at.timestamp(),
+            at.timestamp_subsec_nanos()
+        ),
+        rows[1].1,
     )
+}
+
+/// The same for the accounts that never signed in, by id (`n<id>`).
+async fn deep_never_cursor(database_url: &str) -> (String, i64) {
+    use sqlx::Connection;
+    let sql = format!(
+        "SELECT id FROM users WHERE last_login IS NULL ORDER BY id LIMIT 2 OFFSET {}",
+        PAGE * 5_000 - 1
+    );
+    let rows: Vec<(i64,)> = if database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query_as(&sql).fetch_all(&mut db).await.unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query_as(&sql).fetch_all(&mut db).await.unwrap()
+    };
+    (format!("n{}", rows[0].0), rows[1].0)
 }
 
 /// A browser session of the superuser `root`.
@@ -181,49 +203,84 @@ async fn measure(database_url: &str, binary: &str) -> Vec<Latency> {
     let joined = deep_cursor(database_url, "date_joined DESC, id DESC", "date_joined").await;
     let joined_asc = deep_cursor(database_url, "date_joined, id", "date_joined").await;
     let signed_in = deep_cursor(database_url, "last_login DESC, id DESC", "last_login").await;
-    let pages: Vec<(&str, String)> = vec![
-        ("first page, newest first", String::new()),
-        ("page 5,000, newest first", format!("after={joined}")),
+    let never = deep_never_cursor(database_url).await;
+    // (what, query, the id the page must list first when it is known)
+    let pages: Vec<(&str, String, Option<i64>)> = vec![
+        (
+            "first page, newest first (the superuser, made last)",
+            String::new(),
+            Some(USERS + 1),
+        ),
+        (
+            "page 5,000, newest first",
+            format!("after={}", joined.0),
+            Some(joined.1),
+        ),
         (
             "page 5,000, oldest first",
-            format!("sort=joined_asc&after={joined_asc}"),
+            format!("sort=joined_asc&after={}", joined_asc.0),
+            Some(joined_asc.1),
         ),
-        ("first page, recently signed in", "sort=last_login".into()),
+        (
+            "first page, recently signed in",
+            "sort=last_login".into(),
+            None,
+        ),
         (
             "page 5,000, recently signed in",
-            format!("sort=last_login&after={signed_in}"),
+            format!("sort=last_login&after={}", signed_in.0),
+            Some(signed_in.1),
         ),
         (
             "first page, least recently signed in",
             "sort=last_login_asc".into(),
+            Some(3),
         ),
         (
-            "page 5,000 back (previous), newest first",
-            format!("before={joined}"),
+            "page 5,000, least recently signed in (never)",
+            format!("sort=last_login_asc&after={}", never.0),
+            Some(never.1),
+        ),
+        (
+            "page 4,999 (previous), newest first",
+            format!("before={}", joined.0),
+            None,
         ),
         (
             "search a username prefix (111,111 matches)",
             "q=user1".into(),
+            Some(1),
         ),
-        ("search a username prefix (1 match)", "q=user123456".into()),
-        ("search an address prefix", "q=user99%40".into()),
-        ("search an id", "q=654321".into()),
-        ("search with no match", "q=nobody".into()),
-        ("filter: deactivated", "active=no".into()),
-        ("filter: staff", "staff=yes".into()),
-        ("filter: social sign-in", "social=yes".into()),
-        ("filter: second factor", "mfa=yes".into()),
+        (
+            "search a username prefix (1 match)",
+            "q=user123456".into(),
+            Some(123_456),
+        ),
+        ("search an address prefix", "q=user99%40".into(), Some(99)),
+        ("search an id", "q=654321".into(), Some(654_321)),
+        ("search with no match", "q=nobody".into(), None),
+        ("filter: deactivated", "active=no".into(), None),
+        ("filter: staff", "staff=yes".into(), None),
+        (
+            "filter: staff, recently signed in",
+            "staff=yes&sort=last_login".into(),
+            None,
+        ),
+        ("filter: social sign-in", "social=yes".into(), None),
+        ("filter: second factor", "mfa=yes".into(), None),
         (
             "filter: verified, recently signed in",
             "verified=yes&sort=last_login".into(),
+            None,
         ),
         (
             "search + filter: prefix, social sign-in",
             "q=user1&social=yes".into(),
+            None,
         ),
     ];
     let mut results = Vec::new();
-    for (what, query) in pages {
+    for (what, query, first_id) in pages {
         let url = format!("{}/admin/users?{query}", server.base);
         let mut samples = Vec::with_capacity(ROUNDS);
         for round in 0..ROUNDS + 5 {
@@ -239,10 +296,16 @@ async fn measure(database_url: &str, binary: &str) -> Vec<Latency> {
             let took = started.elapsed();
             assert_eq!(status, 200, "{what}");
             if round == 0 {
-                assert!(
-                    body.contains("data-testid=\"user-row\"") || query.contains("nobody"),
-                    "{what}: rows"
-                );
+                let first = body
+                    .split("data-testid=\"user-row\" data-id=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .and_then(|id| id.parse::<i64>().ok());
+                match first_id {
+                    Some(id) => assert_eq!(first, Some(id), "{what}: the right first row"),
+                    None if query.contains("nobody") => assert_eq!(first, None, "{what}"),
+                    None => assert!(first.is_some(), "{what}: rows"),
+                }
             }
             // The first few warm the caches.
             if round >= 5 {

@@ -170,6 +170,36 @@ async fn staff_read_everything_but_only_superusers_change_accounts(app: TestApp)
     see_other(&res, &format!("/admin/users/{target}"));
     let kinds = app.event_kinds(Some(target)).await;
     assert_eq!(kinds[..2], ["all_sign_ins_ended", "password_reset_sent"]);
+
+    // Not on their seniors: a superuser's sign-ins and mailbox are not staff's to touch.
+    let (_, root) = staff(&app, "root", true).await;
+    let before = app.event_kinds(Some(root)).await;
+    for path in [
+        "password-reset",
+        "sign-ins/end-all",
+        "sign-ins/whatever/end",
+    ] {
+        let res = staff_browser
+            .post_form(&format!("/admin/users/{root}/{path}"), &[])
+            .await;
+        see_other(&res, &format!("/admin/users/{root}"));
+        let page = staff_browser.page(&format!("/admin/users/{root}")).await;
+        assert!(
+            page.contains("Only a superuser can do this to a member of staff."),
+            "{path}"
+        );
+    }
+    assert_eq!(app.event_kinds(Some(root)).await, before);
+
+    // An address's id that is not a number goes back to the list.
+    let res = staff_browser
+        .post_form("/admin/users/abc/password-reset", &[])
+        .await;
+    see_other(&res, "/admin/users");
+    assert!(staff_browser
+        .page("/admin/users")
+        .await
+        .contains("There is no account"));
 }
 
 /// The administrator named by each of `user_id`'s events, newest first, as (kind, actor).
@@ -221,6 +251,8 @@ async fn every_superuser_action_works_and_is_recorded_naming_the_admin(app: Test
 
     // Deactivation ends the user's browser session at once, and sign-in is refused.
     assert_eq!(user.get("/profile").await.status(), StatusCode::OK);
+    post("active", vec![("active", "no")]).await;
+    // A second click changes nothing and records nothing.
     post("active", vec![("active", "no")]).await;
     let res = user.get("/profile").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -332,10 +364,11 @@ async fn every_superuser_action_works_and_is_recorded_naming_the_admin(app: Test
         .await
         .unwrap()
         .is_none());
-    assert_eq!(
-        actors(&app, target).await,
-        [("account_deleted".to_owned(), Some(root_id))]
-    );
+    // Only what staff did stays on the record: the owner's own events went with the account.
+    let kept = actors(&app, target).await;
+    assert_eq!(kept[0], ("account_deleted".to_owned(), Some(root_id)));
+    assert_eq!(kept.len(), expected.len() + 1);
+    assert!(kept.iter().all(|(_, actor)| *actor == Some(root_id)));
     assert_eq!(root.get(&page_of).await.status(), StatusCode::NOT_FOUND);
 }
 
@@ -652,7 +685,7 @@ async fn search_and_filters_return_the_right_users(app: TestApp) {
     );
 
     // The same through the page, as staff.
-    let (root, _) = staff(&app, "root", false).await;
+    let (root, root_id) = staff(&app, "root", false).await;
     let page = root.page("/admin/users?q=al&by=&active=yes").await;
     assert!(page.contains(&format!("data-id=\"{alice}\"")));
     assert!(!page.contains(&format!("data-id=\"{alina}\"")));
@@ -661,6 +694,35 @@ async fn search_and_filters_return_the_right_users(app: TestApp) {
     assert!(page.contains("No account matches"));
     let page = root.page("/admin/users?after=garbage").await;
     assert!(page.contains("That page link is broken"));
+    // A "Previous" link of another order starts from the top, and says so.
+    let page = root.page("/admin/users?before=n5&sort=joined").await;
+    assert!(page.contains("That page link is for another order"));
+    let first = page.find(&format!("data-id=\"{}\"", root_id)).unwrap();
+    assert!(
+        first < page.find(&format!("data-id=\"{zoe}\"")).unwrap(),
+        "newest first"
+    );
+    // Text PostgreSQL cannot hold, and times it cannot store: a sentence, never an error.
+    for query in [
+        "q=a%00b",
+        "after=ka%00b",
+        "q=al&after=ka%00b",
+        "after=t-8000000000000.0.1",
+        "after=t99999999999.0.1",
+        "before=t1.0.-5",
+        "q=al&q=zo",
+        "active=yes&active=no",
+    ] {
+        let res = root.get(&format!("/admin/users?{query}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{query}");
+    }
+    let page = root.page("/admin/users?q=al&q=zo").await;
+    assert!(
+        page.contains(&format!("data-id=\"{zoe}\"")),
+        "the last value counts"
+    );
+    let page = root.page("/admin/activity?user=a%00b").await;
+    assert!(page.contains("without control characters"));
 }
 
 /// Walks `sort` from first page to last, `per_page` at a time, calling `between` after each
@@ -907,12 +969,12 @@ crate::on_both_databases!(
     search_and_filters_return_the_right_users,
     keyset_pagination_returns_every_user_exactly_once_while_users_are_added,
     security_activity_answers_who_is_trying_passwords,
+    the_404_for_outsiders_is_the_same_page_an_unknown_address_gets,
 );
 
-#[tokio::test]
-async fn the_404_for_outsiders_is_the_same_page_an_unknown_address_gets() {
-    let app = TestApp::spawn(Engine::Sqlite).await;
+async fn the_404_for_outsiders_is_the_same_page_an_unknown_address_gets(app: TestApp) {
     let anonymous = Browser::new(&app);
+    let (member, _) = member(&app, "member").await;
     let strip = |body: String| {
         // Each page has its own CSP nonce.
         let mut out = String::new();
@@ -929,18 +991,92 @@ async fn the_404_for_outsiders_is_the_same_page_an_unknown_address_gets() {
         out.push_str(rest);
         out
     };
-    let unknown = anonymous.get("/no-such-page").await;
-    let admin = anonymous.get("/admin/users").await;
-    assert_eq!(unknown.status(), admin.status());
     let names = |res: &reqwest::Response| {
         let mut names: Vec<String> = res.headers().keys().map(|k| k.to_string()).collect();
         names.retain(|n| n != "x-request-id" && n != "date");
         names.sort();
         names
     };
-    assert_eq!(names(&unknown), names(&admin));
-    assert_eq!(
-        strip(unknown.text().await.unwrap()),
-        strip(admin.text().await.unwrap())
-    );
+    for browser in [&anonymous, &member] {
+        for path in [
+            "/admin",
+            "/admin/users",
+            "/admin/users/1",
+            "/admin/activity",
+        ] {
+            let unknown = browser.get("/no-such-page").await;
+            let admin = browser.get(path).await;
+            assert_eq!(unknown.status(), admin.status(), "{path}");
+            assert_eq!(names(&unknown), names(&admin), "{path}");
+            assert_eq!(
+                strip(unknown.text().await.unwrap()),
+                strip(admin.text().await.unwrap()),
+                "{path}"
+            );
+        }
+    }
+}
+
+async fn the_chart_counts_every_rate_limit_refusal(app: TestApp) {
+    // Five attempts a minute per IP: the sixth and later are refused.
+    for _ in 0..8 {
+        app.login("nobody-at-all", "wrong-password").await;
+    }
+    let refused = app
+        .state
+        .rate_limits
+        .refusal_counts()
+        .hourly(&app.state.db, 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(refused, [0], "an hour in 1970 saw nothing");
+    let now = Utc::now().timestamp();
+    let hours = backend::admin::activity::last_day(
+        &app.state.db,
+        app.state.rate_limits.refusal_counts(),
+        now,
+    )
+    .await
+    .unwrap();
+    let limited: u64 = hours.iter().map(|h| h.rate_limited).sum();
+    assert!(limited >= 3, "every refusal counts, got {limited}");
+    // Written to the table, the count stays the same (and other instances see it).
+    app.state
+        .rate_limits
+        .refusal_counts()
+        .flush(&app.state.db)
+        .await
+        .unwrap();
+    let again: u64 = backend::admin::activity::last_day(
+        &app.state.db,
+        app.state.rate_limits.refusal_counts(),
+        now,
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|h| h.rate_limited)
+    .sum();
+    assert_eq!(again, limited);
+}
+
+mod rate_limited {
+    use super::*;
+
+    fn limits(s: &mut backend::Settings) {
+        s.rate_limit_enabled = true;
+        s.rate_limit_login_per_minute = 5;
+    }
+
+    #[tokio::test]
+    async fn the_chart_counts_every_rate_limit_refusal_sqlite() {
+        let app = TestApp::spawn_with(Engine::Sqlite, limits).await;
+        super::the_chart_counts_every_rate_limit_refusal(app).await;
+    }
+
+    #[tokio::test]
+    async fn the_chart_counts_every_rate_limit_refusal_postgres() {
+        let app = TestApp::spawn_with(Engine::Postgres, limits).await;
+        super::the_chart_counts_every_rate_limit_refusal(app).await;
+    }
 }

@@ -137,26 +137,46 @@ fn flag(fields: &Fields, name: &str) -> Result<bool, AccountError> {
 }
 
 /// Runs `$body` with `$staff` for a confirmed form, or answers with the redirect.
+/// Runs [`confirm`] for the account `$id` names (an id in the address, as typed) and
+/// evaluates to the `(id, Confirmed)`, or returns the redirect.
 macro_rules! confirmed {
-    ($state:expr, $client:expr, $session:expr, $id:expr, $form:expr, $input:expr) => {
-        match confirm(&$state, &$client, &$session, $id, $form, $input).await {
-            Ok(confirmed) => confirmed,
+    ($state:expr, $client:expr, $session:expr, $id:expr, $form:expr, $input:expr) => {{
+        let Some(id) = account_id(&$id) else {
+            return no_such_account(&$state, &$id);
+        };
+        match confirm(&$state, &$client, &$session, id, $form, $input).await {
+            Ok(confirmed) => (id, confirmed),
             Err(redirect) => return redirect,
         }
+    }};
+}
+
+/// The account id in an address (`/admin/users/{id}/...`): a positive integer.
+fn account_id(text: &str) -> Option<i64> {
+    text.parse().ok().filter(|id| *id > 0)
+}
+
+/// Back to the list, saying the account is not there.
+fn no_such_account(state: &AppState, id: &str) -> Response {
+    let shown: String = id.chars().filter(|c| !c.is_control()).take(40).collect();
+    let flash = Flash {
+        notice: Some(format!("There is no account \"{shown}\".")),
+        ..Flash::default()
     };
+    see_other_with(state, "/admin/users", &flash)
 }
 
 /// `POST /admin/users/{id}/profile`: `username`, `first_name`, `last_name` (superusers).
 pub async fn edit_profile(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-profile";
     let kept = input.keep(&["username", "first_name", "last_name"]);
-    let c = confirmed!(state, client, session, id, FORM, input);
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
@@ -173,13 +193,13 @@ pub async fn edit_profile(
 /// `POST /admin/users/{id}/active` with `active=yes|no` (superusers).
 pub async fn set_active(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
-    const FORM: &str = "admin-account";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    const FORM: &str = "admin-active";
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
@@ -211,13 +231,13 @@ pub async fn set_active(
 /// `POST /admin/users/{id}/staff` with `staff=yes|no` (superusers).
 pub async fn set_staff(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
-    const FORM: &str = "admin-account";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    const FORM: &str = "admin-staff";
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
@@ -235,18 +255,19 @@ pub async fn set_staff(
 /// `POST /admin/users/{id}/password-reset` (staff).
 pub async fn send_password_reset(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
-    const FORM: &str = "admin-account";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    const FORM: &str = "admin-reset";
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
     let outcome = admin::send_password_reset(
         &state.db,
+        &state.rate_limits,
         &state.mailer,
         staff,
         &c.target,
@@ -267,13 +288,13 @@ pub async fn send_password_reset(
 /// `POST /admin/users/{id}/sign-ins/{sid}/end` (staff).
 pub async fn end_sign_in(
     State(state): State<AppState>,
-    Path((id, sid)): Path<(i64, String)>,
+    Path((id, sid)): Path<(String, String)>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-sign-ins";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
@@ -284,7 +305,7 @@ pub async fn end_sign_in(
         );
         return refused(&state, id, FORM, error);
     }
-    match admin::end_sign_in(&state.tokens, staff, id, &sid).await {
+    match admin::end_sign_in(&state.tokens, staff, &c.target, &sid).await {
         Ok(()) => done(&state, id, FORM, "That sign-in was ended."),
         Err(AccountError::NotFound) => done(&state, id, FORM, "That sign-in had already ended."),
         Err(error) => refused(&state, id, FORM, error),
@@ -294,17 +315,17 @@ pub async fn end_sign_in(
 /// `POST /admin/users/{id}/sign-ins/end-all` (staff).
 pub async fn end_all_sign_ins(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-sign-ins";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
-    match admin::end_all_sign_ins(&state.tokens, staff, id).await {
+    match admin::end_all_sign_ins(&state.tokens, staff, &c.target).await {
         Ok(0) => done(&state, id, FORM, "The account was not signed in anywhere."),
         Ok(1) => done(&state, id, FORM, "1 sign-in was ended."),
         Ok(n) => done(&state, id, FORM, format!("{n} sign-ins were ended.")),
@@ -315,13 +336,13 @@ pub async fn end_all_sign_ins(
 /// `POST /admin/users/{id}/mfa/reset` (superusers).
 pub async fn reset_second_factors(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-mfa";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };
@@ -342,13 +363,13 @@ pub async fn reset_second_factors(
 /// check) (superusers).
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     client: Client,
     session: Session,
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-delete";
-    let c = confirmed!(state, client, session, id, FORM, input);
+    let (id, c) = confirmed!(state, client, session, id, FORM, input);
     let Some(staff) = Staff::new(&c.current.user, &client) else {
         return see_other("/");
     };

@@ -193,20 +193,36 @@ pub async fn admin_view(
     Ok(Some(Arc::new(view)))
 }
 
-/// The query string as `T`; a query string that does not parse counts as empty (the page
-/// shows its defaults).
+/// The query string as `T`: a name given twice counts with its last value (as a form's
+/// last field of a name wins), and a query string that does not parse counts as empty (the
+/// page shows its defaults).
 fn parse<T: for<'de> Deserialize<'de> + Default>(query: Option<&str>) -> T {
-    query
-        .and_then(|q| serde_urlencoded::from_str(q).ok())
+    let Some(query) = query else {
+        return T::default();
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let last: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
+    serde_urlencoded::to_string(&last)
+        .ok()
+        .and_then(|q| serde_urlencoded::from_str(&q).ok())
         .unwrap_or_default()
 }
 
+/// What a page says about text with a NUL or another control character (which no name,
+/// address or IP has, and PostgreSQL's text cannot hold).
+const CONTROL_CHARACTERS: &str = "Type it without control characters.";
+
 async fn users_view(state: &AppState, params: UsersParams) -> Result<UsersView, WebError> {
     let mut problem = None;
-    let search = Search::parse(&params.q, &params.by).unwrap_or_else(|sentence| {
-        problem = Some(sentence);
+    let search = if params.q.chars().any(char::is_control) {
+        problem = Some(CONTROL_CHARACTERS.to_owned());
         None
-    });
+    } else {
+        Search::parse(&params.q, &params.by).unwrap_or_else(|sentence| {
+            problem = Some(sentence);
+            None
+        })
+    };
     let (cursor, direction) = match (params.after.as_str(), params.before.as_str()) {
         ("", "") => (None, Direction::After),
         (after, "") => (Some(after), Direction::After),
@@ -243,6 +259,9 @@ async fn users_view(state: &AppState, params: UsersParams) -> Result<UsersView, 
     } else {
         directory::list_users(&state.db, &query).await?
     };
+    if page.cursor_ignored {
+        problem = Some("That page link is for another order: here is the first page.".into());
+    }
     Ok(UsersView {
         params,
         page,
@@ -265,6 +284,10 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
     let user = params.user.trim();
     let user_id = match user {
         "" => None,
+        text if text.chars().any(char::is_control) => {
+            problems.push(CONTROL_CHARACTERS.to_owned());
+            None
+        }
         text => match text.trim_start_matches('#').parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => match users::find_by_username(&state.db, text).await? {
@@ -289,7 +312,7 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
     };
     let before = params.before.parse::<i64>().ok();
     let now = chrono::Utc::now().timestamp();
-    let hours = activity::last_day(&state.db, now).await?;
+    let hours = activity::last_day(&state.db, state.rate_limits.refusal_counts(), now).await?;
     let page = if problems.is_empty() {
         let query = EventQuery {
             kind,
