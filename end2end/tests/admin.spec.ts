@@ -103,6 +103,18 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByTestId("user-row")).toHaveCount(1);
       await expect(page.getByTestId("user-row").first()).toContainText("Deactivated");
 
+      // On a phone the tables become labelled rows: nothing wider than the screen.
+      await page.setViewportSize({ width: 375, height: 740 });
+      for (const path of ["/admin/users", "/admin/activity", "/admin/users?sort=last_login"]) {
+        await page.goto(path);
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        expect(overflow, path).toBeLessThanOrEqual(0);
+      }
+      await page.goto("/admin/users");
+      await expect(page.getByTestId("user-row").first().locator("td").first()).toHaveCSS("display", "grid");
+
       await member.close();
       await staff.close();
     });

@@ -296,6 +296,11 @@ async fn browser_session(base: &str, username: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "web sign-up");
+    session_cookie(&res)
+}
+
+/// The session cookie (`las_session=…`) a sign-up or sign-in response set.
+fn session_cookie(res: &reqwest::Response) -> String {
     let cookie = res
         .headers()
         .get_all("set-cookie")
@@ -304,6 +309,19 @@ async fn browser_session(base: &str, username: &str) -> String {
         .find(|c| c.contains("las_session="))
         .expect("a session cookie");
     cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The server binary as an admin command against `database_url` (quiet, nothing from this
+/// environment but `PATH`); the caller adds the arguments.
+fn admin_command(binary: &str, database_url: &str, data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    command
 }
 
 /// What a browser downloads to render `page` and make it interactive: every `/pkg/` file

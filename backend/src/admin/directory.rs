@@ -438,14 +438,9 @@ async fn scan(
             flag(f.active, "u.is_active"),
             flag(f.staff, "u.is_staff"),
             flag(f.verified, "u.email_verified AND u.email IS NOT NULL"),
-            flag(
-                f.social,
-                "EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)",
-            ),
-            flag(
-                f.mfa,
-                "EXISTS (SELECT 1 FROM mfa_authenticators m WHERE m.user_id = u.id)",
-            ),
+            // Kept by the tables' triggers (migration 0010), with partial indexes.
+            flag(f.social, "u.has_social"),
+            flag(f.mfa, "u.has_mfa"),
         ]
         .into_iter()
         .flatten(),
@@ -458,9 +453,7 @@ async fn scan(
 
     let mut sql = String::from(
         "SELECT u.id, u.username, u.email, u.email_verified, u.is_active, u.is_staff, \
-         u.is_superuser, u.date_joined, u.last_login, \
-         EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id), \
-         EXISTS (SELECT 1 FROM mfa_authenticators m WHERE m.user_id = u.id), ",
+         u.is_superuser, u.date_joined, u.last_login, u.has_social, u.has_mfa, ",
     );
     let _ = write!(sql, "COALESCE({key_column}, '') FROM users u");
     if !conditions.is_empty() {

@@ -5,10 +5,9 @@
 //! under 50 ms. Part of `api_load` (`scripts/bench`).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Server, PASSWORD};
+use super::{admin_command, session_cookie, Server, PASSWORD};
 
 /// Accounts generated.
 pub const USERS: i64 = 1_000_000;
@@ -31,12 +30,7 @@ pub struct Measured {
 }
 
 fn command(binary: &str, database_url: &str, data_dir: &Path, args: &[&str]) {
-    let out = Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
+    let out = admin_command(binary, database_url, data_dir)
         .env("SUPERUSER_PASSWORD", PASSWORD)
         .args(args)
         .output()
@@ -176,14 +170,7 @@ async fn superuser_session(base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "sign in as root");
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.contains("las_session="))
-        .expect("a session cookie");
-    cookie.split(';').next().unwrap().to_owned()
+    session_cookie(&res)
 }
 
 async fn measure(database_url: &str, binary: &str) -> Vec<Latency> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{paired_medians, Server};
+use super::{admin_command, paired_medians, Server};
 
 /// Users in the generated Django database.
 pub const USERS: usize = 100_000;
@@ -59,12 +59,7 @@ fn django_database() -> PathBuf {
 /// `binary import-django --from source` into `database_url`: wall time and stdout.
 fn import(binary: &str, source: &Path, database_url: &str, data_dir: &Path) -> (Duration, String) {
     let started = Instant::now();
-    let out = Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
+    let out = admin_command(binary, database_url, data_dir)
         .args(["import-django", "--from"])
         .arg(format!("sqlite://{}", source.display()))
         .output()

@@ -684,6 +684,39 @@ async fn search_and_filters_return_the_right_users(app: TestApp) {
         [alina, zoe, bob, alice]
     );
 
+    // The flags follow the tables (triggers): unlinking the provider, removing the factor.
+    app.execute("DELETE FROM identities WHERE user_id = $1", alice)
+        .await;
+    app.execute("DELETE FROM mfa_authenticators WHERE user_id = $1", zoe)
+        .await;
+    assert_eq!(
+        ids(
+            &app,
+            only(Filters {
+                social: Some(true),
+                ..none
+            })
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(
+            &app,
+            only(Filters {
+                mfa: Some(true),
+                ..none
+            })
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+    app.execute(
+        "INSERT INTO identities (provider, subject, user_id, created_at) VALUES ('github', 'gh-1', $1, 0)",
+        alice,
+    )
+    .await;
+
     // The same through the page, as staff.
     let (root, root_id) = staff(&app, "root", false).await;
     let page = root.page("/admin/users?q=al&by=&active=yes").await;

@@ -137,18 +137,36 @@ fn flag(fields: &Fields, name: &str) -> Result<bool, AccountError> {
 }
 
 /// Runs `$body` with `$staff` for a confirmed form, or answers with the redirect.
-/// Runs [`confirm`] for the account `$id` names (an id in the address, as typed) and
-/// evaluates to the `(id, Confirmed)`, or returns the redirect.
+/// Confirms a staff form ([`confirm`]) about the account `$id` names (an id in the address,
+/// as typed) and declares, in the handler, `$account` (the id), `$c` ([`Confirmed`]) and
+/// `$staff` ([`Staff`]); or returns the redirect to answer with.
 macro_rules! confirmed {
-    ($state:expr, $client:expr, $session:expr, $id:expr, $form:expr, $input:expr) => {{
-        let Some(id) = account_id(&$id) else {
+    ($state:expr, $client:expr, $session:expr, $id:expr, $form:expr, $input:expr
+        => $account:ident, $c:ident, $staff:ident) => {
+        let Some($account) = account_id(&$id) else {
             return no_such_account(&$state, &$id);
         };
-        match confirm(&$state, &$client, &$session, id, $form, $input).await {
-            Ok(confirmed) => (id, confirmed),
+        let $c = match confirm(&$state, &$client, &$session, $account, $form, $input).await {
+            Ok(confirmed) => confirmed,
             Err(redirect) => return redirect,
-        }
-    }};
+        };
+        let Some($staff) = Staff::new(&$c.current.user, &$client) else {
+            return see_other("/");
+        };
+    };
+}
+
+/// Back to the account's page with what happened: `notice`, or the refusal.
+fn finish(
+    state: &AppState,
+    id: i64,
+    form: &str,
+    outcome: Result<String, AccountError>,
+) -> Response {
+    match outcome {
+        Ok(notice) => done(state, id, form, notice),
+        Err(error) => refused(state, id, form, error),
+    }
 }
 
 /// The account id in an address (`/admin/users/{id}/...`): a positive integer.
@@ -176,10 +194,7 @@ pub async fn edit_profile(
 ) -> Response {
     const FORM: &str = "admin-profile";
     let kept = input.keep(&["username", "first_name", "last_name"]);
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
     match admin::edit_profile(&state.db, &state.user_cache, staff, &c.target, &c.fields).await {
         Ok(changed) if changed.is_empty() => done(&state, id, FORM, "Nothing changed."),
         Ok(_) => done(&state, id, FORM, "The profile was saved."),
@@ -199,33 +214,18 @@ pub async fn set_active(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-active";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
+    let outcome = async {
+        let active = flag(&c.fields, "active")?;
+        let (db, tokens, cache) = (&state.db, &state.tokens, &state.user_cache);
+        admin::set_active(db, tokens, cache, staff, id, active).await?;
+        Ok(if active {
+            "The account was activated.".to_owned()
+        } else {
+            "The account was deactivated: every sign-in ended, and it cannot sign in.".to_owned()
+        })
     };
-    let active = match flag(&c.fields, "active") {
-        Ok(active) => active,
-        Err(error) => return refused(&state, id, FORM, error),
-    };
-    let outcome = admin::set_active(
-        &state.db,
-        &state.tokens,
-        &state.user_cache,
-        staff,
-        id,
-        active,
-    )
-    .await;
-    match outcome {
-        Ok(()) if active => done(&state, id, FORM, "The account was activated."),
-        Ok(()) => done(
-            &state,
-            id,
-            FORM,
-            "The account was deactivated: every sign-in ended, and it cannot sign in.",
-        ),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+    finish(&state, id, FORM, outcome.await)
 }
 
 /// `POST /admin/users/{id}/staff` with `staff=yes|no` (superusers).
@@ -237,19 +237,17 @@ pub async fn set_staff(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-staff";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
+    let outcome = async {
+        let make_staff = flag(&c.fields, "staff")?;
+        admin::set_staff(&state.db, &state.user_cache, staff, id, make_staff).await?;
+        Ok(if make_staff {
+            "The account is staff now.".to_owned()
+        } else {
+            "The account is no longer staff.".to_owned()
+        })
     };
-    let make_staff = match flag(&c.fields, "staff") {
-        Ok(make_staff) => make_staff,
-        Err(error) => return refused(&state, id, FORM, error),
-    };
-    match admin::set_staff(&state.db, &state.user_cache, staff, id, make_staff).await {
-        Ok(()) if make_staff => done(&state, id, FORM, "The account is staff now."),
-        Ok(()) => done(&state, id, FORM, "The account is no longer staff."),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+    finish(&state, id, FORM, outcome.await)
 }
 
 /// `POST /admin/users/{id}/password-reset` (staff).
@@ -261,28 +259,13 @@ pub async fn send_password_reset(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-reset";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
-    let outcome = admin::send_password_reset(
-        &state.db,
-        &state.rate_limits,
-        &state.mailer,
-        staff,
-        &c.target,
-        state.mail_context(),
-    )
-    .await;
-    match outcome {
-        Ok(()) => done(
-            &state,
-            id,
-            FORM,
-            "A password-reset link is on its way to the account's address.",
-        ),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
+    let (limits, mail) = (&state.rate_limits, state.mail_context());
+    let outcome =
+        admin::send_password_reset(&state.db, limits, &state.mailer, staff, &c.target, mail)
+            .await
+            .map(|()| "A password-reset link is on its way to the account's address.".to_owned());
+    finish(&state, id, FORM, outcome)
 }
 
 /// `POST /admin/users/{id}/sign-ins/{sid}/end` (staff).
@@ -294,22 +277,20 @@ pub async fn end_sign_in(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-sign-ins";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
-    if sid == c.current.signed_in.sid {
-        let error = AccountError::invalid(
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
+    let outcome = if sid == c.current.signed_in.sid {
+        Err(AccountError::invalid(
             NON_FIELD_ERRORS,
             "That is this browser: use \"Sign out\" to end it.",
-        );
-        return refused(&state, id, FORM, error);
-    }
-    match admin::end_sign_in(&state.tokens, staff, &c.target, &sid).await {
-        Ok(()) => done(&state, id, FORM, "That sign-in was ended."),
-        Err(AccountError::NotFound) => done(&state, id, FORM, "That sign-in had already ended."),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+        ))
+    } else {
+        match admin::end_sign_in(&state.tokens, staff, &c.target, &sid).await {
+            Ok(()) => Ok("That sign-in was ended.".to_owned()),
+            Err(AccountError::NotFound) => Ok("That sign-in had already ended.".to_owned()),
+            Err(error) => Err(error),
+        }
+    };
+    finish(&state, id, FORM, outcome)
 }
 
 /// `POST /admin/users/{id}/sign-ins/end-all` (staff).
@@ -321,16 +302,15 @@ pub async fn end_all_sign_ins(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-sign-ins";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
-    match admin::end_all_sign_ins(&state.tokens, staff, &c.target).await {
-        Ok(0) => done(&state, id, FORM, "The account was not signed in anywhere."),
-        Ok(1) => done(&state, id, FORM, "1 sign-in was ended."),
-        Ok(n) => done(&state, id, FORM, format!("{n} sign-ins were ended.")),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
+    let outcome = admin::end_all_sign_ins(&state.tokens, staff, &c.target)
+        .await
+        .map(|n| match n {
+            0 => "The account was not signed in anywhere.".to_owned(),
+            1 => "1 sign-in was ended.".to_owned(),
+            n => format!("{n} sign-ins were ended."),
+        });
+    finish(&state, id, FORM, outcome)
 }
 
 /// `POST /admin/users/{id}/mfa/reset` (superusers).
@@ -342,21 +322,16 @@ pub async fn reset_second_factors(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-mfa";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
-    match admin::reset_second_factors(&state.db, staff, id).await {
-        Ok(0) => done(&state, id, FORM, "The account had no second factor."),
-        Ok(_) => done(
-            &state,
-            id,
-            FORM,
-            "Every second factor was removed: the account signs in with its password alone \
-             until it sets them up again.",
-        ),
-        Err(error) => refused(&state, id, FORM, error),
-    }
+    confirmed!(state, client, session, id, FORM, input => id, _c, staff);
+    let outcome = admin::reset_second_factors(&state.db, staff, id)
+        .await
+        .map(|n| match n {
+            0 => "The account had no second factor.".to_owned(),
+            _ => "Every second factor was removed: the account signs in with its password \
+                  alone until it sets them up again."
+                .to_owned(),
+        });
+    finish(&state, id, FORM, outcome)
 }
 
 /// `POST /admin/users/{id}/delete` with `confirm` (the account's username, typed as a
@@ -369,10 +344,7 @@ pub async fn delete(
     input: FormInput,
 ) -> Response {
     const FORM: &str = "admin-delete";
-    let (id, c) = confirmed!(state, client, session, id, FORM, input);
-    let Some(staff) = Staff::new(&c.current.user, &client) else {
-        return see_other("/");
-    };
+    confirmed!(state, client, session, id, FORM, input => id, c, staff);
     let typed = {
         let mut ignored = crate::input::FieldErrors::new();
         c.fields
@@ -386,9 +358,8 @@ pub async fn delete(
         );
         return refused(&state, id, FORM, error);
     }
-    let outcome =
-        admin::delete_account(&state.db, &state.tokens, &state.user_cache, staff, id).await;
-    match outcome {
+    let (db, tokens, cache) = (&state.db, &state.tokens, &state.user_cache);
+    match admin::delete_account(db, tokens, cache, staff, id).await {
         Ok(()) => {
             let flash = Flash {
                 notice: Some(format!("The account {} was deleted.", c.target.username)),
