@@ -155,7 +155,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     } else {
         router
     };
-    Ok(router
+    let router = router
         .layer(axum::middleware::map_response(security_headers::add))
         .layer(
             ServiceBuilder::new()
@@ -180,7 +180,22 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
-        ))
+        );
+    // Outside every route (a `Router::layer` is not): axum adds `Allow` to what a route
+    // answers for a method it lacks, after the route's own layers, so the admin gate's 404
+    // (and any other 404) would still say which methods the path has.
+    Ok(Router::new()
+        .fallback_service(router)
+        .layer(axum::middleware::map_response(without_allow_on_404)))
+}
+
+/// A 404 names no methods: the page does not exist, whatever the method (and a staff
+/// page must look like any unknown address).
+async fn without_allow_on_404(mut res: axum::response::Response) -> axum::response::Response {
+    if res.status() == axum::http::StatusCode::NOT_FOUND {
+        res.headers_mut().remove(axum::http::header::ALLOW);
+    }
+    res
 }
 
 /// `GET /metrics` (only with `METRICS_TOKEN`; see `backend::metrics`).

@@ -183,7 +183,9 @@ mod ssr {
             .map(|c| params.link(Some(("before", c))));
         let next = page.next.as_ref().map(|c| params.link(Some(("after", c))));
         let paged = previous.is_some() || next.is_some();
-        let first = previous.is_some().then(|| params.link(None));
+        let first_link = params.link(None);
+        let paged_from_cursor = !params.after.is_empty() || !params.before.is_empty();
+        let first = previous.is_some().then(|| first_link.clone());
         view! {
             <Title text="Users · Administration · leptos-auth-starter"/>
             <AdminNav current="/admin/users"/>
@@ -233,7 +235,12 @@ mod ssr {
                 {problem.clone().map(|p| view! {
                     <p class="alert error" role="alert" data-testid="search-problem">{p}</p>
                 })}
-                {empty.then(|| view! { <p class="muted" data-testid="no-users">"No account matches."</p> })}
+                {empty.then(|| view! {
+            <p class="muted" data-testid="no-users">
+                "No account matches."
+                {paged_from_cursor.then(|| view! { " " <a href=first_link.clone()>"First page"</a> })}
+            </p>
+        })}
                 {(!empty).then(|| view! {
                     <table class="admin-table" data-testid="users">
                         <thead>
@@ -278,7 +285,12 @@ mod ssr {
             } else {
                 view! { <span class="badge warn" data-testid="badge-inactive">"Deactivated"</span> }.into_any()
             }}
-            {superuser.then(|| view! { " " <span class="badge">"Superuser"</span> })}
+            {(superuser && staff).then(|| view! { " " <span class="badge">"Superuser"</span> })}
+            {(superuser && !staff).then(|| view! {
+                " " <span class="badge warn" title="Without the staff flag, no admin pages">
+                    "Superuser, not staff"
+                </span>
+            })}
             {(staff && !superuser).then(|| view! { " " <span class="badge">"Staff"</span> })}
             {social.then(|| view! { " " <span class="badge">"Social"</span> })}
             {mfa.then(|| view! { " " <span class="badge">"2FA"</span> })}
@@ -355,6 +367,9 @@ mod ssr {
             .and_then(|c| c.user)
             .is_some_and(|u| u.is_superuser);
         let myself = me.id == user.id;
+        // What staff may do to this account (the server refuses the rest anyway): not to
+        // oneself, and to other staff only as a superuser.
+        let may_act = !myself && (superuser || !(user.is_staff || user.is_superuser));
         let id = user.id;
         let or_dash = |s: &str| {
             if s.is_empty() {
@@ -434,7 +449,7 @@ mod ssr {
                     </form>
                 }
             });
-            let reset_form = user.email.is_some().then(|| {
+            let reset_form = (user.email.is_some() && may_act).then(|| {
                 view! {
                     <form method="post" action=format!("/admin/users/{id}/password-reset")
                         class="stack" data-testid="admin-reset-form">
@@ -506,7 +521,7 @@ mod ssr {
                                 s.channel, s.method, when(s.created_at),
                                 ago(now, s.last_used_at.timestamp()), ip)}
                         </span>
-                        {(!this_browser).then(|| view! {
+                        {(!this_browser && may_act).then(|| view! {
                             <form method="post" action=action class="inline">
                                 {(!reauth_recent()).then(|| view! {
                                     <input type="password" name="password" required=true
@@ -609,7 +624,7 @@ mod ssr {
                 <FormMessages feedback=sign_ins_form.clone()/>
                 {(sign_in_count == 0).then(|| view! { <p class="muted">"Not signed in anywhere."</p> })}
                 <ul class="sign-ins">{sign_in_rows}</ul>
-                {(sign_in_count > 0 && !myself).then(|| view! {
+                {(sign_in_count > 0 && may_act).then(|| view! {
                     <form method="post" action=format!("/admin/users/{id}/sign-ins/end-all")
                         class="stack" data-testid="admin-end-all-form">
                         {confirm_field("admin-end-all", sign_ins_form.errors("password"))}
@@ -770,9 +785,14 @@ mod ssr {
                         <tbody>{rows}</tbody>
                     </table>
                 })}
-                {older.map(|href| view! {
+                {(older.is_some() || !params.before.is_empty()).then(|| view! {
                     <nav class="pager" aria-label="Pages">
-                        <a href=href rel="next" data-testid="older-events">"Older →"</a>
+                        {(!params.before.is_empty()).then(|| view! {
+                            <a href=params.link(None)>"Newest"</a>
+                        })}
+                        {older.map(|href| view! {
+                            <a href=href rel="next" data-testid="older-events">"Older →"</a>
+                        })}
                     </nav>
                 })}
             </section>
@@ -843,7 +863,7 @@ mod ssr {
             .collect_view();
         let summary = format!(
             "Last 24 hours: {failed} failed sign-ins and {limited} rate-limit refusals; \
-             the busiest hour had {top}."
+             the highest bar is {top} in one hour."
         );
         view! {
             <figure class="chart" data-testid="last-day">
@@ -857,9 +877,7 @@ mod ssr {
                     <span data-testid="failed-total">{failed}</span>
                     " · "<span class="legend limited">"■"</span>" Rate-limit refusals "
                     <span data-testid="limited-total">{limited}</span>
-                    <span class="muted">" · per hour, UTC, the current hour last. Rate-limit \
-                        refusals count each account or name once a minute; "
-                        <code>"rate_limit_hits_total"</code>" on /metrics counts them all."</span>
+                    <span class="muted">" · per hour, UTC, the current hour last."</span>
                 </figcaption>
             </figure>
         }

@@ -88,7 +88,8 @@ impl<'a> Staff<'a> {
 
 /// Deactivates (every sign-in ended at once, tokens refused here at once and on other
 /// instances within the revocation sync interval, mailed links deleted) or reactivates
-/// account `target`. Superusers only. Records `account_deactivated` / `account_activated`.
+/// account `target`. Superusers only. Records `account_deactivated` / `account_activated`;
+/// returns whether anything changed (a second click changes and records nothing).
 ///
 /// Errors: [`AccountError::Invalid`] ([`SUPERUSERS_ONLY`], [`NOT_ON_YOURSELF`]),
 /// [`AccountError::NotFound`], [`AccountError::Internal`].
@@ -99,7 +100,7 @@ pub async fn set_active(
     staff: Staff<'_>,
     target: i64,
     active: bool,
-) -> Result<(), AccountError> {
+) -> Result<bool, AccountError> {
     staff.superuser_on(target)?;
     let kind = if active {
         Kind::AccountActivated
@@ -114,15 +115,16 @@ pub async fn set_active(
                 tokens.revocations().insert(sid, now);
             }
             user_cache.invalidate(target);
-            Ok(())
+            Ok(true)
         }
-        Changed::Already => Ok(()),
+        Changed::Already => Ok(false),
         Changed::NoAccount => Err(AccountError::NotFound),
     }
 }
 
 /// Makes account `target` staff (`staff`) or takes the flag away. Superusers only.
 /// Records `staff_granted` / `staff_revoked`; nothing when the flag already is `staff`.
+/// Returns whether it changed.
 ///
 /// Errors: as [`set_active`].
 pub async fn set_staff(
@@ -131,7 +133,7 @@ pub async fn set_staff(
     staff: Staff<'_>,
     target: i64,
     make_staff: bool,
-) -> Result<(), AccountError> {
+) -> Result<bool, AccountError> {
     staff.superuser_on(target)?;
     let kind = if make_staff {
         Kind::StaffGranted
@@ -167,7 +169,7 @@ pub async fn set_staff(
         event.log();
         user_cache.invalidate(target);
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Edits `target`'s `username`, `first_name` and `last_name` with the rules of the

@@ -729,14 +729,17 @@ impl Tokens {
                 .in_session(keep)
                 .detail(n.to_string())
         };
-        self.end_sign_ins(user_id, keep, "ended with every other sign-in", event)
-            .await
+        self.end_sign_ins(user_id, keep, "ended with every other sign-in", |n| {
+            Some(event(n))
+        })
+        .await
     }
 
     /// Ends every live sign-in of `user_id` (and the Django stack's tokens), as the
     /// administrator `actor` asked from `/admin`; returns how many were ended.
     ///
-    /// Records a [`Kind::AllSignInsEnded`] event (detail: how many) by `client` and `actor`.
+    /// Records a [`Kind::AllSignInsEnded`] event (detail: how many) by `client` and `actor`
+    /// when any was ended.
     pub async fn end_all_sign_ins(
         &self,
         user_id: i64,
@@ -748,19 +751,21 @@ impl Tokens {
                 .by(actor)
                 .detail(n.to_string())
         };
-        // No sign-in has an empty id: none is kept.
+        // No sign-in has an empty id: none is kept. Nothing ended, nothing recorded (a
+        // second click).
+        let event = |n: usize| (n > 0).then(|| event(n));
         self.end_sign_ins(user_id, "", "ended by an administrator", event)
             .await
     }
 
     /// Ends every live sign-in of `user_id` but `keep` (revoked for `reason`), recording
-    /// `event(how many)`.
+    /// `event(how many)` when it is one.
     async fn end_sign_ins<'c>(
         &self,
         user_id: i64,
         keep: &str,
         reason: &str,
-        event: impl Fn(usize) -> Event<'c>,
+        event: impl Fn(usize) -> Option<Event<'c>>,
     ) -> Result<usize, DbError> {
         let now = Utc::now().timestamp();
         let ended: Vec<(String,)> = with_db_write!(&self.db, pool => {
@@ -781,11 +786,15 @@ impl Tokens {
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            insert_event!(&mut *tx, &event(ended.len()))?;
+            if let Some(event) = event(ended.len()) {
+                insert_event!(&mut *tx, &event)?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ended)
         })?;
-        event(ended.len()).log();
+        if let Some(event) = event(ended.len()) {
+            event.log();
+        }
         for (sid,) in &ended {
             self.revocations.insert(sid, now);
         }

@@ -164,10 +164,17 @@ async fn staff_read_everything_but_only_superusers_change_accounts(app: TestApp)
         .post_form(&format!("/admin/users/{target}/password-reset"), &[])
         .await;
     see_other(&res, &format!("/admin/users/{target}"));
-    let res = staff_browser
-        .post_form(&format!("/admin/users/{target}/sign-ins/end-all"), &[])
-        .await;
-    see_other(&res, &format!("/admin/users/{target}"));
+    for _ in 0..2 {
+        // The second click ends nothing and records nothing.
+        let res = staff_browser
+            .post_form(&format!("/admin/users/{target}/sign-ins/end-all"), &[])
+            .await;
+        see_other(&res, &format!("/admin/users/{target}"));
+    }
+    assert!(staff_browser
+        .page(&format!("/admin/users/{target}"))
+        .await
+        .contains("The account was not signed in anywhere."));
     let kinds = app.event_kinds(Some(target)).await;
     assert_eq!(kinds[..2], ["all_sign_ins_ended", "password_reset_sent"]);
 
@@ -756,6 +763,29 @@ async fn search_and_filters_return_the_right_users(app: TestApp) {
     );
     let page = root.page("/admin/activity?user=a%00b").await;
     assert!(page.contains("without control characters"));
+    // Nothing invisible is shown back, in messages or in the form.
+    for query in [
+        "/admin/activity?ip=%00",
+        "/admin/activity?kind=%1b",
+        "/admin/activity?user=%E2%80%AEabc",
+        "/admin/users?q=%00",
+    ] {
+        let page = root.page(query).await;
+        assert!(
+            !page.contains(['\0', '\u{1b}', '\u{202e}']),
+            "{query}: control characters shown back"
+        );
+    }
+    for (query, problem) in [
+        (
+            "/admin/users?active=maybe",
+            "The active filter takes yes or no.",
+        ),
+        ("/admin/users?sort=bogus", "There is no such order"),
+        ("/admin/activity?before=garbage", "That page link is broken"),
+    ] {
+        assert!(root.page(query).await.contains(problem), "{query}");
+    }
 }
 
 /// Walks `sort` from first page to last, `per_page` at a time, calling `between` after each
@@ -1031,16 +1061,26 @@ async fn the_404_for_outsiders_is_the_same_page_an_unknown_address_gets(app: Tes
         names
     };
     for browser in [&anonymous, &member] {
-        for path in [
-            "/admin",
-            "/admin/users",
-            "/admin/users/1",
-            "/admin/activity",
+        for (method, path) in [
+            ("GET", "/admin"),
+            ("GET", "/admin/users"),
+            ("GET", "/admin/users/1"),
+            ("GET", "/admin/activity"),
+            // Methods the path lacks: no `Allow` header gives it away.
+            ("POST", "/admin"),
+            ("POST", "/admin/users/1"),
+            ("GET", "/admin/users/1/delete"),
+            ("DELETE", "/admin/users"),
         ] {
-            let unknown = browser.get("/no-such-page").await;
-            let admin = browser.get(path).await;
-            assert_eq!(unknown.status(), admin.status(), "{path}");
-            assert_eq!(names(&unknown), names(&admin), "{path}");
+            let send = |path: &'static str| {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                browser.request(method, path)
+            };
+            let unknown = send("/no-such-page").await;
+            let admin = send(path).await;
+            assert_eq!(admin.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            assert_eq!(unknown.status(), admin.status(), "{method} {path}");
+            assert_eq!(names(&unknown), names(&admin), "{method} {path}");
             assert_eq!(
                 strip(unknown.text().await.unwrap()),
                 strip(admin.text().await.unwrap()),

@@ -34,6 +34,17 @@ impl<'a> Browser<'a> {
         self.client.get(self.app.url(path)).send().await.unwrap()
     }
 
+    /// A request with any method (no body), as a browser's cookie jar sends it.
+    pub(crate) async fn request(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.client
+            .request(method, self.app.url(path))
+            .header("origin", &self.origin)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn page(&self, path: &str) -> String {
         let res = self.get(path).await;
         assert_eq!(res.status(), 200, "GET {path}");

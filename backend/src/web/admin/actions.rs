@@ -126,17 +126,21 @@ async fn confirm(
 
 /// A `yes`/`no` field (`true`/`false` also), or the refusal.
 fn flag(fields: &Fields, name: &str) -> Result<bool, AccountError> {
-    let mut errors = crate::input::FieldErrors::new();
-    let value = fields.text(name, crate::input::Text::REQUIRED, &mut errors);
-    errors.into_result()?;
-    match value.as_deref() {
+    let mut ignored = crate::input::FieldErrors::new();
+    match fields
+        .text(name, crate::input::Text::OPTIONAL, &mut ignored)
+        .as_deref()
+    {
         Some("yes" | "true") => Ok(true),
         Some("no" | "false") => Ok(false),
-        _ => Err(AccountError::invalid(name, "Must be yes or no.")),
+        // The forms send one of those: anything else is a form made elsewhere.
+        _ => Err(AccountError::invalid(
+            NON_FIELD_ERRORS,
+            format!("The form must say {name}=yes or {name}=no."),
+        )),
     }
 }
 
-/// Runs `$body` with `$staff` for a confirmed form, or answers with the redirect.
 /// Confirms a staff form ([`confirm`]) about the account `$id` names (an id in the address,
 /// as typed) and declares, in the handler, `$account` (the id), `$c` ([`Confirmed`]) and
 /// `$staff` ([`Staff`]); or returns the redirect to answer with.
@@ -218,12 +222,16 @@ pub async fn set_active(
     let outcome = async {
         let active = flag(&c.fields, "active")?;
         let (db, tokens, cache) = (&state.db, &state.tokens, &state.user_cache);
-        admin::set_active(db, tokens, cache, staff, id, active).await?;
-        Ok(if active {
-            "The account was activated.".to_owned()
-        } else {
-            "The account was deactivated: every sign-in ended, and it cannot sign in.".to_owned()
-        })
+        let changed = admin::set_active(db, tokens, cache, staff, id, active).await?;
+        Ok(match (changed, active) {
+            (true, true) => "The account was activated.",
+            (true, false) => {
+                "The account was deactivated: every sign-in ended, and it cannot sign in."
+            }
+            (false, true) => "The account was already active.",
+            (false, false) => "The account was already deactivated.",
+        }
+        .to_owned())
     };
     finish(&state, id, FORM, outcome.await)
 }
@@ -240,12 +248,14 @@ pub async fn set_staff(
     confirmed!(state, client, session, id, FORM, input => id, c, staff);
     let outcome = async {
         let make_staff = flag(&c.fields, "staff")?;
-        admin::set_staff(&state.db, &state.user_cache, staff, id, make_staff).await?;
-        Ok(if make_staff {
-            "The account is staff now.".to_owned()
-        } else {
-            "The account is no longer staff.".to_owned()
-        })
+        let changed = admin::set_staff(&state.db, &state.user_cache, staff, id, make_staff).await?;
+        Ok(match (changed, make_staff) {
+            (true, true) => "The account is staff now.",
+            (true, false) => "The account is no longer staff.",
+            (false, true) => "The account was already staff.",
+            (false, false) => "The account was not staff.",
+        }
+        .to_owned())
     };
     finish(&state, id, FORM, outcome.await)
 }

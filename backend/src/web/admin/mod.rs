@@ -108,12 +108,32 @@ impl UsersParams {
     }
 }
 
-fn yes_no(value: &str) -> Option<bool> {
+/// A filter's value: `yes`, `no`, or empty for either; anything else is either too, with a
+/// sentence in `problems`.
+fn yes_no(name: &str, value: &str, problems: &mut Vec<String>) -> Option<bool> {
     match value {
         "yes" => Some(true),
         "no" => Some(false),
-        _ => None,
+        "" => None,
+        _ => {
+            problems.push(format!("The {name} filter takes yes or no."));
+            None
+        }
     }
+}
+
+/// `text` as a page may show it back: no control or text-direction characters, at most 60
+/// characters.
+fn shown(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .filter(|c| !users::is_hidden_character(*c))
+        .take(60)
+        .collect();
+    if text.chars().count() > 60 {
+        out.push('…');
+    }
+    out
 }
 
 /// `/admin/activity`: the filters as filled in, the page of events, and the last day.
@@ -212,14 +232,19 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(query: Option<&str>) -> T {
 /// address or IP has, and PostgreSQL's text cannot hold).
 const CONTROL_CHARACTERS: &str = "Type it without control characters.";
 
-async fn users_view(state: &AppState, params: UsersParams) -> Result<UsersView, WebError> {
-    let mut problem = None;
-    let search = if params.q.chars().any(char::is_control) {
-        problem = Some(CONTROL_CHARACTERS.to_owned());
+async fn users_view(state: &AppState, mut params: UsersParams) -> Result<UsersView, WebError> {
+    let mut problems = Vec::new();
+    let mut unusable_search = false;
+    let search = if params.q.chars().any(users::is_hidden_character) {
+        problems.push(CONTROL_CHARACTERS.to_owned());
+        // Not shown back in the search box either.
+        params.q = shown(&params.q);
+        unusable_search = true;
         None
     } else {
         Search::parse(&params.q, &params.by).unwrap_or_else(|sentence| {
-            problem = Some(sentence);
+            problems.push(shown(&sentence));
+            unusable_search = true;
             None
         })
     };
@@ -231,20 +256,28 @@ async fn users_view(state: &AppState, params: UsersParams) -> Result<UsersView, 
     let cursor = cursor.and_then(|text| {
         let decoded = Cursor::decode(text);
         if decoded.is_none() {
-            problem = Some("That page link is broken: here is the first page.".into());
+            problems.push("That page link is broken: here is the first page.".into());
         }
         decoded
     });
+    let filters = Filters {
+        active: yes_no("active", &params.active, &mut problems),
+        staff: yes_no("staff", &params.staff, &mut problems),
+        verified: yes_no("verified", &params.verified, &mut problems),
+        social: yes_no("social", &params.social, &mut problems),
+        mfa: yes_no("mfa", &params.mfa, &mut problems),
+    };
+    let sort = match params.sort.as_str() {
+        "" => Sort::default(),
+        name => Sort::parse(name).unwrap_or_else(|| {
+            problems.push("There is no such order: newest first it is.".into());
+            Sort::default()
+        }),
+    };
     let query = UserQuery {
         search,
-        filters: Filters {
-            active: yes_no(&params.active),
-            staff: yes_no(&params.staff),
-            verified: yes_no(&params.verified),
-            social: yes_no(&params.social),
-            mfa: yes_no(&params.mfa),
-        },
-        sort: Sort::parse(&params.sort).unwrap_or_default(),
+        filters,
+        sort,
         direction: if cursor.is_some() {
             direction
         } else {
@@ -253,30 +286,33 @@ async fn users_view(state: &AppState, params: UsersParams) -> Result<UsersView, 
         cursor,
         limit: directory::PAGE_SIZE,
     };
-    // An id that is not one lists nothing rather than everything.
-    let page = if problem.is_some() && query.search.is_none() && !params.q.trim().is_empty() {
+    // A search that cannot be used lists nothing rather than everything.
+    let page = if unusable_search {
         UserPage::default()
     } else {
         directory::list_users(&state.db, &query).await?
     };
     if page.cursor_ignored {
-        problem = Some("That page link is for another order: here is the first page.".into());
+        problems.push("That page link is for another order: here is the first page.".into());
     }
     Ok(UsersView {
         params,
         page,
-        problem,
+        problem: (!problems.is_empty()).then(|| problems.join(" ")),
     })
 }
 
-async fn activity_view(state: &AppState, params: ActivityParams) -> Result<ActivityView, WebError> {
+async fn activity_view(
+    state: &AppState,
+    mut params: ActivityParams,
+) -> Result<ActivityView, WebError> {
     let mut problems = Vec::new();
     let kind = match params.kind.as_str() {
         "" => None,
         name => {
             let kind = Kind::parse(name);
             if kind.is_none() {
-                problems.push(format!("There is no event kind \"{name}\"."));
+                problems.push(format!("There is no event kind \"{}\".", shown(name)));
             }
             kind
         }
@@ -284,7 +320,7 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
     let user = params.user.trim();
     let user_id = match user {
         "" => None,
-        text if text.chars().any(char::is_control) => {
+        text if text.chars().any(users::is_hidden_character) => {
             problems.push(CONTROL_CHARACTERS.to_owned());
             None
         }
@@ -293,7 +329,7 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
             Err(_) => match users::find_by_username(&state.db, text).await? {
                 Some(found) => Some(found.id),
                 None => {
-                    problems.push(format!("There is no account named \"{text}\"."));
+                    problems.push(format!("There is no account named \"{}\".", shown(text)));
                     None
                 }
             },
@@ -305,15 +341,27 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
             // As stored: the canonical text form.
             Ok(ip) => Some(ip.to_string()),
             Err(_) => {
-                problems.push(format!("\"{text}\" is not an IP address."));
+                problems.push(format!("\"{}\" is not an IP address.", shown(text)));
                 None
             }
         },
     };
-    let before = params.before.parse::<i64>().ok();
+    let before = match params.before.as_str() {
+        "" => None,
+        text => {
+            let before = text.parse::<i64>().ok();
+            if before.is_none() {
+                problems.push("That page link is broken: here are the newest events.".into());
+            }
+            before
+        }
+    };
     let now = chrono::Utc::now().timestamp();
     let hours = activity::last_day(&state.db, state.rate_limits.refusal_counts(), now).await?;
-    let page = if problems.is_empty() {
+    let unusable_filter = kind.is_none() && !params.kind.is_empty()
+        || user_id.is_none() && !params.user.trim().is_empty()
+        || ip.is_none() && !params.ip.trim().is_empty();
+    let page = if !unusable_filter {
         let query = EventQuery {
             kind,
             user_id,
@@ -325,6 +373,12 @@ async fn activity_view(state: &AppState, params: ActivityParams) -> Result<Activ
     } else {
         EventPage::default()
     };
+    // What goes back into the form holds nothing invisible.
+    for value in [&mut params.kind, &mut params.user, &mut params.ip] {
+        if value.chars().any(users::is_hidden_character) {
+            *value = shown(value);
+        }
+    }
     Ok(ActivityView {
         params,
         page,
