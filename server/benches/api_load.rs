@@ -311,6 +311,42 @@ fn session_cookie(res: &reqwest::Response) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
+/// A throwaway PostgreSQL database on `TEST_POSTGRES_URL`'s server, dropped with
+/// [`ScratchDatabase::drop`].
+struct ScratchDatabase {
+    admin: sqlx::PgConnection,
+    name: String,
+    /// Its `DATABASE_URL`.
+    url: String,
+}
+
+impl ScratchDatabase {
+    /// A fresh database named `<prefix>_<pid>`; `None` when the server cannot be reached.
+    async fn create(prefix: &str) -> Option<ScratchDatabase> {
+        use sqlx::Connection;
+        let server = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
+        let name = format!("{prefix}_{}", std::process::id());
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::query(&sql).execute(&mut admin).await.unwrap();
+        }
+        let (base, _) = server.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        Some(ScratchDatabase { admin, name, url })
+    }
+
+    async fn drop(mut self) {
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
+}
+
 /// The server binary as an admin command against `database_url` (quiet, nothing from this
 /// environment but `PATH`); the caller adds the arguments.
 fn admin_command(binary: &str, database_url: &str, data_dir: &std::path::Path) -> Command {

@@ -4,8 +4,8 @@
 //!
 //! Who may do what (Django's admin draws the same line): staff (`is_staff`) read everything,
 //! end sign-ins and send a password-reset mail (to accounts that are not staff themselves);
-//! the changes that take something away or grant power (edit the profile, deactivate or activate, make or remove staff, reset the
-//! second factors, delete) need a superuser. Nobody does these to their own account here:
+//! the changes that take something away or grant power (edit the profile, deactivate or
+//! activate, make or remove staff, reset the second factors, delete) need a superuser. Nobody does these to their own account here:
 //! the profile page is for that, and it keeps an administrator from locking themselves out
 //! mid-action. The transport confirms the administrator's identity first (re-authentication,
 //! ASVS 3.7.1).
@@ -44,11 +44,6 @@ impl<'a> Staff<'a> {
     /// `user` as staff, when they are an active member of staff.
     pub fn new(user: &'a User, client: &'a Client) -> Option<Staff<'a>> {
         (user.is_active && user.is_staff).then_some(Staff { user, client })
-    }
-
-    /// The administrator's account.
-    pub fn user(&self) -> &User {
-        self.user
     }
 
     /// A `kind` event on `target`, by this administrator.

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{admin_command, session_cookie, Server, PASSWORD};
+use super::{admin_command, session_cookie, ScratchDatabase, Server, PASSWORD};
 
 /// Accounts generated.
 pub const USERS: i64 = 1_000_000;
@@ -325,21 +325,8 @@ fn print(engine: &str, results: &[Latency]) {
 }
 
 async fn postgres(binary: &str, data_dir: &Path) -> Option<Vec<Latency>> {
-    use sqlx::Connection;
-    let server = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
-    let name = format!("las_bench_admin_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+    let database = ScratchDatabase::create("las_bench_admin").await?;
+    let url = database.url.clone();
     command(binary, &url, data_dir, &["migrate"]);
     generate(&url).await;
     command(
@@ -356,10 +343,7 @@ async fn postgres(binary: &str, data_dir: &Path) -> Option<Vec<Latency>> {
         ],
     );
     let results = measure(&url, binary).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    database.drop().await;
     Some(results)
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{admin_command, paired_medians, Server};
+use super::{admin_command, paired_medians, ScratchDatabase, Server};
 
 /// Users in the generated Django database.
 pub const USERS: usize = 100_000;
@@ -74,25 +74,9 @@ fn import(binary: &str, source: &Path, database_url: &str, data_dir: &Path) -> (
 }
 
 async fn postgres_import(binary: &str, source: &Path, data_dir: &Path) -> Option<Duration> {
-    use sqlx::Connection;
-    let server = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
-    let name = format!("las_bench_import_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    let (took, _) = import(binary, source, &format!("{base}/{name}"), data_dir);
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let database = ScratchDatabase::create("las_bench_import").await?;
+    let (took, _) = import(binary, source, &database.url, data_dir);
+    database.drop().await;
     Some(took)
 }
 
