@@ -72,6 +72,21 @@ impl Server {
         }
     }
 
+    /// Waits until `GET /healthz` answers, for at most `within`.
+    async fn wait_ready(&self, within: Duration) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + within;
+        while client
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Peak resident set size so far, from /proc (Linux).
     fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -449,12 +464,8 @@ async fn main() {
 
     let server = Server::start(&binary);
     let base = server.base.clone();
+    server.wait_ready(Duration::from_secs(20)).await;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let registered: Value = client
         .post(format!("{base}/api/auth/register/"))
         .json(&json!({"username": "bench", "email": "bench@example.com", "password1": PASSWORD, "password2": PASSWORD}))
@@ -616,16 +627,7 @@ async fn main() {
     let ([reset_known, reset_unknown], reset_same) =
         paired_medians(&base, "/api/auth/password/reset/", [&known, &unknown], 400).await;
     let mandatory = Server::start_with(&binary, &[("ACCOUNT_EMAIL_VERIFICATION", "mandatory")]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .get(format!("{}/healthz", mandatory.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    mandatory.wait_ready(Duration::from_secs(20)).await;
     let sign_up = |username: String, email: &str| json!({"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD});
     let owner = sign_up("owner".into(), "owner@example.com");
     client

@@ -175,17 +175,8 @@ async fn superuser_session(base: &str) -> String {
 
 async fn measure(database_url: &str, binary: &str) -> Vec<Latency> {
     let server = Server::start_with(binary, &[("DATABASE_URL", database_url)]);
+    server.wait_ready(Duration::from_secs(30)).await;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let cookie = superuser_session(&server.base).await;
     let joined = deep_cursor(database_url, "date_joined DESC, id DESC", "date_joined").await;
     let joined_asc = deep_cursor(database_url, "date_joined, id", "date_joined").await;

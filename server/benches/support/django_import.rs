@@ -101,17 +101,7 @@ pub async fn run(binary: &str) -> Measured {
     );
 
     let server = Server::start_with(binary, &[("DATABASE_URL", database_url.as_str())]);
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server.wait_ready(Duration::from_secs(20)).await;
     let known = |round: usize| json!({"username": format!("user{}", round + 1), "password": "wrong password"});
     let unknown =
         |round: usize| json!({"username": format!("nobody{round}"), "password": "wrong password"});
