@@ -226,6 +226,89 @@ pub fn reauth_recent() -> bool {
     false
 }
 
+/// The viewer's second factors, as the profile shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// When the authenticator app was set up (`24 Nov 2026, 05:24 UTC`); `None`: no app.
+    pub totp_since: Option<String>,
+    /// When a code from it last signed in, in words; `None`: never.
+    pub totp_last_used: Option<String>,
+    /// Unused recovery codes; `None`: no set.
+    pub recovery_codes_left: Option<usize>,
+}
+
+impl MfaStatus {
+    /// Whether sign-in asks for a second factor.
+    pub fn enabled(&self) -> bool {
+        self.totp_since.is_some() || self.recovery_codes_left.is_some()
+    }
+}
+
+/// The viewer's second factors (profile page).
+pub fn mfa_status() -> MfaStatus {
+    #[cfg(feature = "ssr")]
+    {
+        use chrono::TimeZone;
+        let Some(overview) = page_context().and_then(|c| c.mfa) else {
+            return MfaStatus::default();
+        };
+        let now = chrono::Utc::now().timestamp();
+        let date = |secs: i64| {
+            chrono::Utc
+                .timestamp_opt(secs, 0)
+                .single()
+                .map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string())
+                .unwrap_or_default()
+        };
+        MfaStatus {
+            totp_since: overview.totp.map(|(created, _)| date(created)),
+            totp_last_used: overview
+                .totp
+                .and_then(|(_, used)| used)
+                .map(|u| ago(now, u)),
+            recovery_codes_left: overview.recovery_codes_left,
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    MfaStatus::default()
+}
+
+/// An authenticator-app set-up in progress, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpSetupView {
+    /// The secret, base32 in groups of four.
+    pub secret: String,
+    /// The `otpauth://` URI (a link for phones, where the app is on the same device).
+    pub otpauth_uri: String,
+    /// The QR code, an SVG document drawn by the server.
+    pub qr_svg: String,
+}
+
+/// The set-up this browser started (its page only).
+pub fn totp_setup() -> Option<TotpSetupView> {
+    #[cfg(feature = "ssr")]
+    {
+        let setup = page_context()?.totp_setup?;
+        Some(TotpSetupView {
+            secret: setup.secret,
+            otpauth_uri: setup.otpauth_uri,
+            qr_svg: setup.qr_svg,
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// Recovery codes just made, shown this once (their page only).
+pub fn fresh_recovery_codes() -> Option<Vec<String>> {
+    #[cfg(feature = "ssr")]
+    {
+        page_context()?.fresh_recovery_codes
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
 /// One security event of the viewer, in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivityRow {
@@ -252,6 +335,7 @@ pub fn describe_event(kind: &str, detail: Option<&str>, label: &dyn Fn(&str) -> 
         "sign_in_failed" => match detail {
             "inactive" => "Failed sign-in attempt (the account is deactivated)".into(),
             "not_verified" => "Failed sign-in attempt (the address is not confirmed)".into(),
+            "second_factor" => "Failed sign-in attempt (wrong second-factor code)".into(),
             _ => "Failed sign-in attempt (wrong password)".into(),
         },
         "signed_out" if detail == "signed in again" => {
@@ -291,6 +375,19 @@ pub fn describe_event(kind: &str, detail: Option<&str>, label: &dyn Fn(&str) -> 
             n => format!("An administrator ended every sign-in ({n} sign-ins)"),
         },
         "mfa_reset" => "An administrator removed the second factors".into(),
+        "second_factor_added" => match detail {
+            "webauthn" => "Added a passkey".into(),
+            _ => "Set up an authenticator app".into(),
+        },
+        "second_factor_removed" => match detail {
+            "webauthn" => "Removed a passkey".into(),
+            _ => "Removed the authenticator app".into(),
+        },
+        "recovery_codes_regenerated" => "Made new recovery codes".into(),
+        "recovery_code_used" => match detail {
+            "1" => "Signed in with a recovery code (1 left)".into(),
+            n => format!("Signed in with a recovery code ({n} left)"),
+        },
         other => other.replace('_', " "),
     }
 }

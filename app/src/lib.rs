@@ -24,6 +24,7 @@ use crate::pages::{
     not_found::NotFound,
     password_reset::{PasswordResetConfirmPage, PasswordResetPage},
     profile::ProfilePage,
+    second_factor::{RecoveryCodesPage, SecondFactorPage, TotpSetupPage},
     signin::SignInPage,
     signup::SignUpPage,
     verify_email::VerifyEmailPage,
@@ -69,8 +70,21 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signin"), StaticSegment("second-factor"))
+                        view=SecondFactorPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("profile"), StaticSegment("mfa"), StaticSegment("totp"))
+                        view=TotpSetupPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(
+                            StaticSegment("profile"),
+                            StaticSegment("mfa"),
+                            StaticSegment("recovery-codes"),
+                        )
+                        view=RecoveryCodesPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("password-reset") view=PasswordResetPage
                         ssr=SsrMode::Async/>
                     <Route

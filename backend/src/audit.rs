@@ -67,6 +67,14 @@ pub enum Kind {
     AllSignInsEnded,
     /// An administrator removed every second factor of the account (detail: how many).
     MfaReset,
+    /// A second factor was switched on (detail: `totp` or `webauthn`).
+    SecondFactorAdded,
+    /// A second factor was removed (detail: `totp` or `webauthn`).
+    SecondFactorRemoved,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesRegenerated,
+    /// A recovery code was used to sign in (detail: how many are left).
+    RecoveryCodeUsed,
 }
 
 impl Kind {
@@ -96,11 +104,15 @@ impl Kind {
             Kind::PasswordResetSent => "password_reset_sent",
             Kind::AllSignInsEnded => "all_sign_ins_ended",
             Kind::MfaReset => "mfa_reset",
+            Kind::SecondFactorAdded => "second_factor_added",
+            Kind::SecondFactorRemoved => "second_factor_removed",
+            Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
     /// Every kind, in the order [`Kind`] declares them (the admin page's filter lists them).
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 27] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::SignedOut,
@@ -124,6 +136,10 @@ impl Kind {
         Kind::PasswordResetSent,
         Kind::AllSignInsEnded,
         Kind::MfaReset,
+        Kind::SecondFactorAdded,
+        Kind::SecondFactorRemoved,
+        Kind::RecoveryCodesRegenerated,
+        Kind::RecoveryCodeUsed,
     ];
 
     /// The kind stored as `name`, if any.

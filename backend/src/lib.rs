@@ -29,6 +29,7 @@ pub mod django_import;
 pub mod input;
 pub mod mail;
 pub mod metrics;
+pub mod mfa;
 pub mod secret;
 pub mod social;
 pub mod state;

@@ -16,6 +16,7 @@ use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::db::Db;
 use crate::mail::worker::{Mailer, MailerError};
+use crate::mfa::MfaKeys;
 use crate::social::Social;
 use crate::user_cache::UserCache;
 
@@ -54,6 +55,8 @@ pub struct AppState {
     pub social: Arc<Social>,
     /// Delivers the mail outbox.
     pub mailer: Arc<Mailer>,
+    /// The keys second factors are kept under (`MFA_ENCRYPTION_KEY`).
+    pub mfa_keys: MfaKeys,
 }
 
 impl FromRef<AppState> for TrustedProxies {
@@ -121,6 +124,7 @@ impl AppState {
             user_cache,
             social: Arc::new(Social::new(&config.social_providers)),
             mailer,
+            mfa_keys: MfaKeys::new(&config.mfa_encryption_key),
             config: Arc::new(config),
             db,
             tokens,
@@ -135,6 +139,17 @@ impl AppState {
             limits: &self.rate_limits,
             max_age: self.config.reauth_max_age,
             client: None,
+        }
+    }
+
+    /// What completing a sign-in with a second factor needs (both transports).
+    pub fn second_step(&self) -> crate::accounts::SecondStep<'_> {
+        crate::accounts::SecondStep {
+            db: &self.db,
+            tokens: &self.tokens,
+            keys: &self.mfa_keys,
+            limits: &self.rate_limits,
+            mail: self.mail_context(),
         }
     }
 
@@ -186,6 +201,9 @@ impl AppState {
                     let counts = crate::auth::refusal_counts::RefusalCounts::prune(&state.db, now);
                     if let Err(error) = counts.await {
                         tracing::warn!(%error, "could not delete old rate-limit counts");
+                    }
+                    if let Err(error) = crate::mfa::challenge::prune(&state.db, now).await {
+                        tracing::warn!(%error, "could not delete expired second-factor steps");
                     }
                     if let Err(error) = crate::auth::tokens::legacy::prune(&state.db, now).await {
                         tracing::warn!(%error, "could not delete expired simplejwt tokens");

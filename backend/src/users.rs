@@ -361,6 +361,20 @@ pub async fn record_login(db: &Db, id: i64, new_hash: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Replaces `id`'s password hash with `new_hash` (the same password, hashed with the current
+/// parameters), without counting a login: a sign-in that still waits for its second factor.
+pub async fn upgrade_password_hash(db: &Db, id: i64, new_hash: &str) -> Result<(), DbError> {
+    with_db_write!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(new_hash)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop)
+    })?;
+    Ok(())
+}
+
 /// The name of the one-off step that recomputes identity keys (compatibility caseless).
 const NFKC_KEYS: &str = "identity_keys_caseless";
 

@@ -3,6 +3,7 @@ pub mod home;
 pub mod not_found;
 pub mod password_reset;
 pub mod profile;
+pub mod second_factor;
 pub mod signin;
 pub mod signup;
 pub mod verify_email;

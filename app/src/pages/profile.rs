@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use crate::components::form::{Field, FormMessages, SubmitButton};
 use crate::components::user_details::UserDetails;
 use crate::context::{
-    activity, linked_providers, providers, reauth_recent, sign_ins, viewer, ActivityRow, Feedback,
-    SignInRow,
+    activity, linked_providers, mfa_status, providers, reauth_recent, sign_ins, viewer,
+    ActivityRow, Feedback, SignInRow,
 };
 
 #[component]
@@ -70,6 +70,7 @@ pub fn ProfilePage() -> impl IntoView {
             has_password=user.has_password/>
         <ChangePassword has_password=user.has_password/>
         <SignInMethods has_password=user.has_password/>
+        <TwoFactor has_password=user.has_password/>
         <ConfirmIdentity has_password=user.has_password/>
         <SignIns has_password=user.has_password/>
         <RecentActivity/>
@@ -398,6 +399,100 @@ fn YourData(has_password: bool) -> impl IntoView {
                 })}
                 <SubmitButton label="Delete my account" pending="Deleting…" secondary=true/>
             </form>
+        </section>
+    }
+}
+
+/// Two-factor sign-in: the authenticator app (set up, or remove), the recovery codes (how
+/// many are left; make new ones). Every change is sensitive: past `REAUTH_MAX_AGE` the form
+/// asks for the password with it.
+#[component]
+fn TwoFactor(has_password: bool) -> impl IntoView {
+    let feedback = Feedback::for_form("mfa");
+    let status = mfa_status();
+    let ask_password = has_password && !reauth_recent();
+    let password_errors = feedback.errors("password");
+    let password = move |form: &'static str, hint: &'static str| {
+        ask_password.then(|| {
+            view! {
+                <Field name="password" form=form label="Your password" kind="password"
+                    autocomplete="current-password" required=true hint=hint
+                    errors=password_errors.clone()/>
+            }
+        })
+    };
+    let app = match status.totp_since.clone() {
+        None => view! {
+            <p data-testid="mfa-off">
+                {if status.enabled() { "No authenticator app." } else {
+                    "Two-factor sign-in is off: your password alone signs you in."
+                }}
+            </p>
+            <form method="post" action="/profile/mfa/totp/setup" class="stack"
+                data-testid="totp-setup-form">
+                {password("totp-setup", "To change how you sign in, confirm it is you.")}
+                <SubmitButton label="Set up an authenticator app" pending="Starting…"/>
+            </form>
+        }
+        .into_any(),
+        Some(since) => {
+            // Removing the last second factor switches two-factor sign-in off: ask.
+            let last = status.recovery_codes_left.is_some();
+            view! {
+                <p data-testid="mfa-on">
+                    <span class="badge ok">"On"</span>
+                    {format!(" Authenticator app, set up {since}; {}.",
+                        status.totp_last_used.as_ref()
+                            .map_or_else(|| "not used yet".to_owned(), |w| format!("last used {w}")))}
+                </p>
+                <form method="post" action="/profile/mfa/totp/remove" class="stack"
+                    data-testid="totp-remove-form">
+                    {password("totp-remove", "")}
+                    {last.then(|| view! {
+                        <div class="field checkbox">
+                            <label>
+                                <input type="checkbox" name="confirm" value="true"
+                                    required=true data-testid="confirm-last-factor"/>
+                                " Yes, switch two-factor sign-in off (the recovery codes stop                                  working too)"
+                            </label>
+                            {(!feedback.errors("confirm").is_empty()).then(|| view! {
+                                <ul class="errors" data-testid="error-confirm">
+                                    {feedback.errors("confirm").into_iter()
+                                        .map(|e| view! { <li>{e}</li> }).collect_view()}
+                                </ul>
+                            })}
+                        </div>
+                    })}
+                    <SubmitButton label="Remove the authenticator app" pending="Removing…"
+                        secondary=true/>
+                </form>
+            }
+            .into_any()
+        }
+    };
+    let codes = status.recovery_codes_left.map(|left| {
+        view! {
+            <h3>"Recovery codes"</h3>
+            <p data-testid="recovery-codes-left" class:warn={left < 3}>
+                {match left {
+                    0 => "You have no recovery codes left: make new ones now.".to_owned(),
+                    1 => "1 unused recovery code left.".to_owned(),
+                    n => format!("{n} unused recovery codes left."),
+                }}
+            </p>
+            <form method="post" action="/profile/mfa/recovery-codes" class="stack"
+                data-testid="recovery-codes-form">
+                {password("recovery-codes", "")}
+                <SubmitButton label="Make new recovery codes" pending="Making…" secondary=true/>
+            </form>
+        }
+    });
+    view! {
+        <section class="card" data-testid="two-factor">
+            <h2>"Two-factor sign-in"</h2>
+            <FormMessages feedback=feedback.clone()/>
+            {app}
+            {codes}
         </section>
     }
 }

@@ -16,6 +16,8 @@ mod password_reset;
 mod profile;
 mod reauth;
 pub mod rules;
+pub mod second_factor;
+mod second_step;
 mod sign_in;
 mod sign_up;
 
@@ -33,5 +35,6 @@ pub use password_reset::{
 };
 pub use profile::update_profile;
 pub use reauth::{mark_authenticated, password_typed, Reauth};
+pub use second_step::{begin_sign_in, SecondStep, SignInStep, SIGN_IN_EXPIRED, TOO_MANY_CODES};
 pub use sign_in::{sign_in_with_password, start_sign_in, BAD_CREDENTIALS};
 pub use sign_up::{create, sign_up, CreateError, Role, SignedUp};

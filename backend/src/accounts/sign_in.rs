@@ -13,6 +13,7 @@ use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::users::{self, User, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
 
 use super::email_address::NOT_VERIFIED;
+use super::second_step::{begin_sign_in, SignInStep};
 use super::AccountError;
 
 /// dj-rest-auth's answer to wrong credentials, whatever was wrong (unknown user, wrong
@@ -27,7 +28,8 @@ const MAX_IDENTIFIER_CHARS: usize = if EMAIL_MAX_CHARS > USERNAME_MAX_CHARS {
 };
 
 /// Checks `username` (or `email`) and `password` from `fields` and starts a token family
-/// for `client` through `channel`.
+/// for `client` through `channel`, or, for an account with a second factor, a challenge
+/// for it ([`begin_sign_in`]).
 ///
 /// Rate limits: per client IP first, then per account (whichever of its names was typed;
 /// an unknown name has a budget of its own), both before any hashing. Unknown users, users
@@ -50,7 +52,7 @@ pub async fn sign_in_with_password(
     channel: Channel,
     fields: &Fields,
     verification: EmailVerification,
-) -> Result<(User, TokenPair), AccountError> {
+) -> Result<(User, SignInStep), AccountError> {
     limits.login_ip(client.ip).await?;
     let mut errors = FieldErrors::new();
     let username = fields.text("username", Text::OPTIONAL, &mut errors);
@@ -139,8 +141,8 @@ pub async fn sign_in_with_password(
         return Err(AccountError::invalid(NON_FIELD_ERRORS, NOT_VERIFIED));
     }
     let origin = SignInOrigin::new("password", channel, client);
-    let pair = start_sign_in(db, tokens, &user, &origin, rehash.as_deref()).await?;
-    Ok((user, pair))
+    let step = begin_sign_in(db, tokens, &user, &origin, rehash.as_deref()).await?;
+    Ok((user, step))
 }
 
 /// Ends every successful sign-in, whatever proved who the user is (`origin.method`:

@@ -25,3 +25,13 @@ impl LoginBody {
         }
     }
 }
+
+/// What `login/` and `google/` answer: tokens, or a second factor to give first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginOutcome {
+    /// Signed in.
+    SignedIn(LoginBody),
+    /// The account has a second factor: complete with `mfa/authenticate/`.
+    SecondFactor(super::mfa::MfaRequiredBody),
+}

@@ -1,9 +1,10 @@
-//! `POST /api/auth/login/`: username (or email address) and password.
+//! `POST /api/auth/login/`: username (or email address) and password; for an account with
+//! a second factor, an `mfa_token` instead of tokens (`mfa/authenticate/` completes it).
 
 use axum::extract::State;
 use axum::Json;
 
-use super::bodies::LoginBody;
+use super::bodies::LoginOutcome;
 use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
@@ -17,8 +18,8 @@ pub async fn login(
     client: Client,
     _caller: MaybeUser,
     fields: Fields,
-) -> Result<Json<LoginBody>, ApiError> {
-    let (user, pair) = accounts::sign_in_with_password(
+) -> Result<Json<LoginOutcome>, ApiError> {
+    let (user, step) = accounts::sign_in_with_password(
         &state.db,
         &state.passwords,
         &state.tokens,
@@ -29,5 +30,5 @@ pub async fn login(
         state.config.email_verification,
     )
     .await?;
-    Ok(Json(LoginBody::new(pair, &user)))
+    Ok(Json(super::mfa::login_outcome(step, &user)))
 }

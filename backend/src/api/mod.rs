@@ -13,6 +13,7 @@ mod lifecycle;
 mod login;
 mod logout;
 mod methods;
+mod mfa;
 mod openapi;
 mod password;
 mod register;
@@ -144,6 +145,37 @@ fn endpoints() -> Vec<Endpoint> {
             "Token Refresh",
             POST,
             post(token::refresh),
+        ),
+        only("/api/auth/mfa/", "Second Factors", GET, get(mfa::overview)),
+        only(
+            "/api/auth/mfa/authenticate/",
+            "Second Factor Sign-in",
+            POST,
+            post(mfa::authenticate),
+        ),
+        only(
+            "/api/auth/mfa/totp/setup/",
+            "Authenticator App Set-up",
+            POST,
+            post(mfa::totp_setup),
+        ),
+        only(
+            "/api/auth/mfa/totp/activate/",
+            "Authenticator App Activation",
+            POST,
+            post(mfa::totp_activate),
+        ),
+        only(
+            "/api/auth/mfa/totp/deactivate/",
+            "Authenticator App Removal",
+            POST,
+            post(mfa::totp_deactivate),
+        ),
+        only(
+            "/api/auth/mfa/recovery-codes/",
+            "Recovery Codes",
+            POST,
+            post(mfa::regenerate_recovery_codes),
         ),
         only("/.well-known/jwks.json", "JWKS", GET, get(jwks)),
         only(

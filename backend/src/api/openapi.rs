@@ -14,7 +14,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::bodies::LoginBody;
+use super::bodies::{LoginBody, LoginOutcome};
 use super::events::EventsPage;
 use super::sessions::SignInBody;
 use super::token::RefreshBody;
@@ -314,7 +314,7 @@ fn register() {}
         (LoginRequest = "multipart/form-data")
     )),
     responses(
-        (status = 200, description = "Signed in", body = LoginBody),
+        (status = 200, description = "Signed in; for an account with a second factor instead `mfa_required` and an `mfa_token` (no tokens yet: `mfa/authenticate/` completes the sign-in)", body = LoginOutcome),
         (status = 400, description = "Field errors or bad credentials (`non_field_errors`)", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
         BodyErrors,
@@ -330,7 +330,7 @@ fn login() {}
         (GoogleRequest = "multipart/form-data")
     )),
     responses(
-        (status = 200, description = "Signed in (or up) with a verified Google identity", body = LoginBody),
+        (status = 200, description = "Signed in (or up) with a verified Google identity; for an account with a second factor, `mfa_required` and an `mfa_token`", body = LoginOutcome),
         (status = 400, description = "Missing or unverifiable token, refused code", body = FieldErrorsBody),
         (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
         (status = 404, description = "Google sign-in is not configured", body = MessageBody),
@@ -626,6 +626,142 @@ pub struct ConfirmRequest {
 #[allow(dead_code)]
 fn sessions_revoke_others() {}
 
+/// `POST /api/auth/mfa/authenticate/`: the `mfa_token` from `login/` and a code.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct MfaAuthenticateRequest {
+    /// From `login/`'s (or `google/`'s) `mfa_required` answer.
+    #[schema(schema_with = required_text)]
+    mfa_token: String,
+    /// Six digits from the authenticator app, or a recovery code (case, spaces and dashes
+    /// do not matter); 64 characters at most.
+    #[schema(schema_with = code)]
+    code: String,
+}
+
+/// A code: not blank, 64 characters at most.
+fn code() -> RefOr<Schema> {
+    char_field("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", Some(64))
+}
+
+#[utoipa::path(post, path = "/api/auth/mfa/authenticate/", tag = "two-factor",
+    request_body(content(
+        (MfaAuthenticateRequest = "application/json"),
+        (MfaAuthenticateRequest = "application/x-www-form-urlencoded"),
+        (MfaAuthenticateRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Signed in", body = LoginBody),
+        (status = 400, description = "`code`: `Incorrect code.`; `mfa_token`: expired, already used, or too many wrong codes (sign in again)", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_authenticate() {}
+
+#[utoipa::path(get, path = "/api/auth/mfa/", tag = "two-factor",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's second factors", body = super::mfa::MfaBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_overview() {}
+
+#[utoipa::path(post, path = "/api/auth/mfa/totp/setup/", tag = "two-factor",
+    request_body(content(
+        (ConfirmRequest = "application/json"),
+        (ConfirmRequest = "application/x-www-form-urlencoded"),
+        (ConfirmRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret; nothing is switched on until `activate/`", body = super::mfa::TotpSetupBody),
+        (status = 400, description = "A wrong `password`, or an app is already set up (`non_field_errors`)", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`: the sign-in is older than `REAUTH_MAX_AGE` and no password was sent", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_totp_setup() {}
+
+/// `POST /api/auth/mfa/totp/activate/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct TotpActivateRequest {
+    /// From `setup/`.
+    #[schema(schema_with = required_text)]
+    setup_token: String,
+    /// The six digits the app shows.
+    #[schema(schema_with = required_text)]
+    code: String,
+}
+
+#[utoipa::path(post, path = "/api/auth/mfa/totp/activate/", tag = "two-factor",
+    request_body(content(
+        (TotpActivateRequest = "application/json"),
+        (TotpActivateRequest = "application/x-www-form-urlencoded"),
+        (TotpActivateRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Switched on; the first second factor brings `recovery_codes`, shown this once", body = super::mfa::MfaChangedBody),
+        (status = 400, description = "`code`: `Incorrect code.`; `setup_token`: expired or not this account's; an app already set up", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        BodyErrors,
+    ))]
+#[allow(dead_code)]
+fn mfa_totp_activate() {}
+
+/// `POST /api/auth/mfa/totp/deactivate/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct TotpDeactivateRequest {
+    /// The account's password; may be left out within `REAUTH_MAX_AGE` of signing in.
+    #[schema(schema_with = text)]
+    password: Option<String>,
+    /// `true` to switch two-factor sign-in off when this is the last second factor.
+    confirm: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/api/auth/mfa/totp/deactivate/", tag = "two-factor",
+    request_body(content(
+        (TotpDeactivateRequest = "application/json"),
+        (TotpDeactivateRequest = "application/x-www-form-urlencoded"),
+        (TotpDeactivateRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Removed (with the recovery codes, when it was the last second factor)", body = super::mfa::MfaChangedBody),
+        (status = 400, description = "`confirm` needed (the last second factor) or not a boolean, a wrong `password`, or no app set up", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_totp_deactivate() {}
+
+#[utoipa::path(post, path = "/api/auth/mfa/recovery-codes/", tag = "two-factor",
+    request_body(content(
+        (ConfirmRequest = "application/json"),
+        (ConfirmRequest = "application/x-www-form-urlencoded"),
+        (ConfirmRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new set, shown this once; the old codes stop working", body = super::mfa::MfaChangedBody),
+        (status = 400, description = "A wrong `password`, or no second factor (`non_field_errors`)", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_recovery_codes() {}
+
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, description = "Public keys for EdDSA/RS256 tokens", body = JwkSetBody)))]
 #[allow(dead_code)]
@@ -652,13 +788,14 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, mfa_authenticate, mfa_overview, mfa_totp_setup, mfa_totp_activate, mfa_totp_deactivate, mfa_recovery_codes, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sign-out and the user"),
         (name = "account", description = "Password reset and address verification by mail"),
         (name = "sign-ins", description = "Where the caller is signed in, ending those sign-ins, and the account's security activity"),
+        (name = "two-factor", description = "Completing a sign-in with a second factor, and managing the caller's second factors"),
         (name = "tokens", description = "Token verification, refresh and keys"),
     )
 )]
@@ -735,6 +872,12 @@ pub fn document() -> serde_json::Value {
             }
             let optional = path == "/api/auth/logout/"
                 || path.starts_with("/api/auth/sessions/")
+                || matches!(
+                    path.as_str(),
+                    "/api/auth/mfa/totp/setup/"
+                        | "/api/auth/mfa/totp/deactivate/"
+                        | "/api/auth/mfa/recovery-codes/"
+                )
                 || (path == "/api/auth/user/" && matches!(method.as_str(), "patch" | "delete"));
             body["required"] = json!(!optional);
         }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::bodies::LoginBody;
+use super::bodies::LoginOutcome;
 use super::current_user::MaybeUser;
 use super::error::ApiError;
 use crate::accounts;
@@ -35,7 +35,7 @@ pub async fn google(
     // Like every endpoint but verify and refresh, a bad Bearer header is a 401 here.
     _caller: MaybeUser,
     fields: Fields,
-) -> Result<Json<LoginBody>, ApiError> {
+) -> Result<Json<LoginOutcome>, ApiError> {
     let result = google_sign_in(state, client, fields).await;
     if result.is_err() {
         crate::metrics::sign_in_refused(PROVIDER, "failed");
@@ -47,7 +47,7 @@ async fn google_sign_in(
     state: AppState,
     client: Client,
     fields: Fields,
-) -> Result<Json<LoginBody>, ApiError> {
+) -> Result<Json<LoginOutcome>, ApiError> {
     // Each attempt costs a signature check or a round trip to Google: count it as a login.
     state.rate_limits.login_ip(client.ip).await?;
     let provider = state.social.get(PROVIDER).ok_or_else(|| {
@@ -116,7 +116,7 @@ async fn sign_in(
     state: &AppState,
     client: &Client,
     profile: &ExternalProfile,
-) -> Result<Json<LoginBody>, ApiError> {
+) -> Result<Json<LoginOutcome>, ApiError> {
     let user =
         match identities::resolve(&state.db, PROVIDER, "Google", profile, None, client).await? {
             Resolution::SignIn(user) | Resolution::Linked(user) => user,
@@ -129,8 +129,8 @@ async fn sign_in(
             Resolution::Refused(message) => return Err(refused(message)),
         };
     let origin = SignInOrigin::new(PROVIDER, Channel::Api, client);
-    let pair = accounts::start_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
-    Ok(Json(LoginBody::new(pair, &user)))
+    let step = accounts::begin_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
+    Ok(Json(super::mfa::login_outcome(step, &user)))
 }
 
 fn social_error(error: SocialError) -> ApiError {

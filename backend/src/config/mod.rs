@@ -116,6 +116,9 @@ pub struct Config {
     /// `SESSION_SECRET` (same length rules as the JWT key). Only the flash cookie's signing
     /// key is derived from it; session ids are random and unsigned.
     pub session_secret: Secret,
+    /// `MFA_ENCRYPTION_KEY` (same length rules): authenticator-app secrets are encrypted
+    /// and recovery codes hashed under keys derived from it.
+    pub mfa_encryption_key: Secret,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
     /// Directory of the built site (JS, WASM, CSS) when the binary does not embed it.
@@ -324,6 +327,14 @@ impl Config {
             "session_secret",
             &mut warnings,
         )?;
+        let mfa_encryption_key = resolve_secret(
+            "MFA_ENCRYPTION_KEY",
+            s.mfa_encryption_key,
+            production,
+            &s.data_dir,
+            "mfa_encryption_key",
+            &mut warnings,
+        )?;
 
         let cors_allowed_origins = match s.cors_allowed_origins {
             Some(list) => list
@@ -448,6 +459,7 @@ impl Config {
             data_dir: s.data_dir,
             jwt_signing_key,
             session_secret,
+            mfa_encryption_key,
             log_format: s.log_format,
             site_root: s.site_root,
             warnings,
@@ -582,6 +594,8 @@ mod tests {
         assert!(first.jwt_signing_key.expose().len() >= MIN_SECRET_BYTES);
         assert_eq!(first.jwt_signing_key, second.jwt_signing_key);
         assert_ne!(first.jwt_signing_key, first.session_secret);
+        assert_ne!(first.session_secret, first.mfa_encryption_key);
+        assert_eq!(first.mfa_encryption_key, second.mfa_encryption_key);
         assert!(first.database_url.starts_with("sqlite://"));
         assert_eq!(first.public_url, "http://127.0.0.1:3000");
     }
@@ -619,8 +633,16 @@ mod tests {
             ConfigError::MissingInProduction("SESSION_SECRET")
         ));
 
-        let mut no_mail = base.to_vec();
-        no_mail.extend_from_slice(&["--jwt-signing-key", &long, "--session-secret", &long]);
+        let mut no_mfa_key = base.to_vec();
+        no_mfa_key.extend_from_slice(&["--jwt-signing-key", &long, "--session-secret", &long]);
+        let err = Config::from_settings(settings(&no_mfa_key)).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingInProduction("MFA_ENCRYPTION_KEY")
+        ));
+
+        let mut no_mail = no_mfa_key.clone();
+        no_mail.extend_from_slice(&["--mfa-encryption-key", &long]);
         let err = Config::from_settings(settings(&no_mail)).unwrap_err();
         assert!(matches!(err, ConfigError::MissingInProduction("EMAIL_URL")));
         // No mail at all only when the operator says so.
@@ -717,6 +739,8 @@ mod tests {
             "--public-url",
             "https://a.example",
             "--session-secret",
+            &long,
+            "--mfa-encryption-key",
             &long,
             "--email-url",
             "smtp://mail.a.example",

@@ -88,6 +88,14 @@ pub struct Settings {
     #[arg(long, env = "SESSION_SECRET", hide_env_values = true)]
     pub session_secret: Option<String>,
 
+    /// Key that encrypts authenticator-app secrets and keys recovery-code hashes. At least
+    /// 32 bytes; required in production. In development a random key is generated once and
+    /// kept in <DATA_DIR>/mfa_encryption_key. Changing it switches off every authenticator
+    /// app and recovery code (their owners sign in with the password alone, then set up
+    /// again).
+    #[arg(long, env = "MFA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub mfa_encryption_key: Option<String>,
+
     /// Log line format. Levels are set with RUST_LOG (default: info).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -43,6 +43,15 @@ impl FieldErrors {
         }
     }
 
+    /// The first message about `field`, if any.
+    pub fn first(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .and_then(|(_, messages)| messages.first())
+            .map(String::as_str)
+    }
+
     /// Whether nothing has been reported.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -153,6 +162,28 @@ impl Fields {
             .is_some_and(|v| v.trim().is_empty())
         {
             self.0.remove(name);
+        }
+    }
+
+    /// Reads optional field `name` as DRF's `BooleanField(required=False)`: absent is
+    /// `false`; `true`/`false`, `1`/`0` and the words DRF accepts (`yes`, `on`, `t`, ... in
+    /// any case; what an HTML checkbox sends) as themselves; anything else is recorded in
+    /// `errors` ("Must be a valid boolean.") and gives `false`.
+    pub fn boolean(&self, name: &str, errors: &mut FieldErrors) -> bool {
+        let word = match self.0.get(name) {
+            None => return false,
+            Some(Value::Bool(b)) => return *b,
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
+            Some(_) => String::new(),
+        };
+        match word.as_str() {
+            "true" | "t" | "yes" | "y" | "on" | "1" => true,
+            "false" | "f" | "no" | "n" | "off" | "0" => false,
+            _ => {
+                errors.add(name, "Must be a valid boolean.");
+                false
+            }
         }
     }
 

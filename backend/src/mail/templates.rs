@@ -12,6 +12,14 @@ use super::Message;
 /// Every template, by file name.
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "second_factor_changed.txt",
+        include_str!("../../templates/mail/second_factor_changed.txt"),
+    ),
+    (
+        "second_factor_changed.html",
+        include_str!("../../templates/mail/second_factor_changed.html"),
+    ),
+    (
         "password_changed.txt",
         include_str!("../../templates/mail/password_changed.txt"),
     ),
@@ -126,6 +134,30 @@ impl PasswordChanged<'_> {
     pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
         let subject = format!("[{}] Your password was changed", self.site_name);
         render("password_changed", to, subject, self)
+    }
+}
+
+/// "Two-factor sign-in changed": a second factor added or removed, a recovery code used,
+/// new recovery codes made.
+#[derive(Serialize)]
+pub struct SecondFactorChanged<'a> {
+    /// The product's name (`SITE_NAME`).
+    pub site_name: &'a str,
+    /// The account's username.
+    pub username: &'a str,
+    /// What happened, as the end of a sentence: `an authenticator app was added`.
+    pub change: &'a str,
+    /// The "forgot your password" page, from `PUBLIC_URL`.
+    pub reset_url: &'a str,
+    /// The profile page, where the factors are listed.
+    pub profile_url: &'a str,
+}
+
+impl SecondFactorChanged<'_> {
+    /// The message to `to`.
+    pub fn message(&self, to: &str) -> Result<Message, minijinja::Error> {
+        let subject = format!("[{}] Two-factor sign-in changed", self.site_name);
+        render("second_factor_changed", to, subject, self)
     }
 }
 
@@ -329,6 +361,25 @@ mod tests {
                 .html
                 .contains("href=\"https:&#x2f;&#x2f;auth.example.com"));
         }
+    }
+
+    #[test]
+    fn second_factor_change_says_what_and_what_to_do() {
+        let message = SecondFactorChanged {
+            site_name: "Acme",
+            username: "ada",
+            change: "an authenticator app was added",
+            reset_url: "https://auth.example.com/password-reset",
+            profile_url: "https://auth.example.com/profile",
+        }
+        .message("ada@example.com")
+        .unwrap();
+        assert_eq!(message.subject, "[Acme] Two-factor sign-in changed");
+        assert!(message
+            .text
+            .contains("changed: an authenticator app was added."));
+        assert!(message.text.contains("https://auth.example.com/profile"));
+        assert!(message.html.contains("an authenticator app was added"));
     }
 
     #[test]

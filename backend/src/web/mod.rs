@@ -15,7 +15,9 @@ mod redirect;
 
 mod account;
 mod lifecycle;
+mod mfa;
 mod profile;
+pub mod second_factor;
 mod sign_ins;
 mod signin;
 mod signout;
@@ -53,6 +55,8 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signin", post(signin::submit))
+        .route(second_factor::PATH, post(second_factor::submit))
+        .route("/signin/second-factor/cancel", post(second_factor::cancel))
         .route("/signup", post(signup::submit))
         .route("/signout", post(signout::submit))
         .route("/profile", post(profile::submit))
@@ -61,6 +65,13 @@ pub fn router() -> Router<AppState> {
         .route("/profile/email/resend", post(lifecycle::resend_own_link))
         .route("/profile/sign-ins/end-others", post(sign_ins::end_others))
         .route("/profile/reauth", post(account::reauthenticate))
+        .route("/profile/mfa/totp/setup", post(mfa::begin_totp))
+        .route("/profile/mfa/totp/activate", post(mfa::activate_totp))
+        .route("/profile/mfa/totp/remove", post(mfa::remove_totp))
+        .route(
+            "/profile/mfa/recovery-codes",
+            post(mfa::regenerate_recovery_codes),
+        )
         .route("/profile/delete", post(account::delete))
         .route("/profile/export", get(account::export))
         .route("/profile/sign-ins/{id}/end", post(sign_ins::end))

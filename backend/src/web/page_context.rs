@@ -16,7 +16,9 @@ use super::admin::{admin_view, is_admin_path, AdminView};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::see_other;
 use super::WebError;
+use super::{mfa, second_factor};
 use crate::accounts;
+use crate::accounts::second_factor as second_factor_use_cases;
 use crate::audit::{self, Recorded};
 use crate::auth::sign_ins::{self, SignIn};
 use crate::browser::flash::{self, Flash};
@@ -33,7 +35,7 @@ pub const PROTECTED: &[&str] = &["/profile"];
 const RECENT_ACTIVITY: u32 = 10;
 
 /// Pages for signed-out visitors; a signed-in one goes on to `next` (or the profile).
-const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup"];
+const SIGNED_OUT_ONLY: &[&str] = &["/signin", "/signup", second_factor::PATH];
 
 /// What a page knows of its request (in the request's extensions, for the Leptos views).
 #[derive(Clone, Debug, Default)]
@@ -65,6 +67,12 @@ pub struct PageContext {
     /// On a staff page (`/admin...`, for staff only): what it shows; `None` on an address
     /// that is no page.
     pub admin: Option<Arc<AdminView>>,
+    /// The signed-in user's second factors (on the profile page only).
+    pub mfa: Option<second_factor_use_cases::Overview>,
+    /// The authenticator-app set-up this browser started (on its page only).
+    pub totp_setup: Option<second_factor_use_cases::TotpSetup>,
+    /// Recovery codes just made, shown this once (on their page only).
+    pub fresh_recovery_codes: Option<Vec<String>>,
 }
 
 /// Whether the mailed link `path` names still works; `None` for any other page.
@@ -130,6 +138,17 @@ pub async fn page_context(
             let wanted = query.and_then(|q| q.next);
             return see_other(safe_next(wanted.as_deref()).unwrap_or(AFTER_SIGN_IN));
         }
+        None if path == second_factor::PATH => {
+            // Only between the two steps of a sign-in.
+            match second_factor::is_pending(&session).await {
+                Ok(true) => {}
+                Ok(false) => return see_other("/signin"),
+                Err(error) => {
+                    let error = crate::browser::sessions::SessionError::from(error);
+                    return WebError::from(error).into_response();
+                }
+            }
+        }
         _ => {}
     }
 
@@ -190,6 +209,21 @@ pub async fn page_context(
         }
         _ => None,
     };
+    let (mut mfa_overview, mut totp_setup, mut fresh_recovery_codes) = (None, None, None);
+    if let Some(current) = &current {
+        match req.uri().path() {
+            "/profile" => match second_factor_use_cases::overview(&state.db, current.user.id).await
+            {
+                Ok(overview) => mfa_overview = Some(overview),
+                Err(error) => return WebError::from(error).into_response(),
+            },
+            mfa::SETUP_PAGE => {
+                totp_setup = mfa::setup_in_progress(&state, &session, &current.user).await;
+            }
+            mfa::CODES_PAGE => fresh_recovery_codes = mfa::take_fresh_codes(&session).await,
+            _ => {}
+        }
+    }
     let current_sign_in = current.as_ref().map(|c| c.signed_in.sid.clone());
     req.extensions_mut().insert(PageContext {
         user: current.map(|c| c.user),
@@ -203,6 +237,9 @@ pub async fn page_context(
         link_live,
         email_required: state.config.email_verification == EmailVerification::Mandatory,
         admin,
+        mfa: mfa_overview,
+        totp_setup,
+        fresh_recovery_codes,
     });
 
     let mut res = next.run(req).await;

@@ -7,8 +7,9 @@ use tower_sessions::Session;
 use super::feedback::{self, FormInput};
 use super::next::{safe_next, sign_in_url, AFTER_SIGN_IN};
 use super::redirect::{see_other, see_other_with};
+use super::second_factor;
 use super::social::accept_link_offer;
-use crate::accounts;
+use crate::accounts::{self, SignInStep};
 use crate::auth::sign_ins::Channel;
 use crate::browser::flash::Flash;
 use crate::client::Client;
@@ -41,7 +42,10 @@ pub async fn submit(
     )
     .await;
     let (user, pair) = match outcome {
-        Ok(signed_in) => signed_in,
+        Ok((_, SignInStep::SecondFactor(challenge))) => {
+            return second_factor::ask(&state, &session, challenge, next.map(str::to_owned)).await
+        }
+        Ok((user, SignInStep::Complete(pair))) => (user, pair),
         Err(error) => {
             return see_other_with(&state, &back, &feedback::rejected("signin", error, kept))
         }

@@ -292,8 +292,11 @@ async fn sign_in(
     origin: &SignInOrigin,
     next: Option<String>,
 ) -> Response {
-    let pair = match accounts::start_sign_in(&state.db, &state.tokens, user, origin, None).await {
-        Ok(pair) => pair,
+    let pair = match accounts::begin_sign_in(&state.db, &state.tokens, user, origin, None).await {
+        Ok(accounts::SignInStep::Complete(pair)) => pair,
+        Ok(accounts::SignInStep::SecondFactor(challenge)) => {
+            return super::second_factor::ask(state, session, challenge, next).await
+        }
         Err(error) => {
             tracing::error!(%error, "social sign-in: tokens");
             return failed(state, "/signin", TRY_AGAIN.into());

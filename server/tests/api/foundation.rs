@@ -115,6 +115,7 @@ fn help_lists_every_setting_with_its_default_and_no_secret() {
         "DATA_DIR",
         "JWT_SIGNING_KEY",
         "SESSION_SECRET",
+        "MFA_ENCRYPTION_KEY",
         "LOG_FORMAT",
         "LEPTOS_SITE_ROOT",
     ] {

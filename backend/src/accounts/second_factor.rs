@@ -1,0 +1,394 @@
+//! Managing second factors: setting up an authenticator app, making new recovery codes,
+//! removing the app, and the overview the profile shows. Every change writes a security
+//! event and queues a notification mail (when the account has an address) in the same
+//! transaction. Callers confirm who is asking first (re-authentication, ASVS 3.7.1).
+//!
+//! The rules that keep an account reachable are [`mfa::policy`]'s; this module reads the
+//! rows, asks them, and does what they say.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{insert_event, Event, Kind};
+use crate::client::Client;
+use crate::db::{with_db_write, Db, DbError};
+use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
+use crate::mail::outbox::enqueue_in;
+use crate::mail::templates::SecondFactorChanged;
+use crate::mail::Message;
+use crate::mfa::policy::{Factor, Refusal};
+use crate::mfa::store::{self, totp_context, Authenticator, TotpData, RECOVERY_CODES, TOTP};
+use crate::mfa::{recovery_codes, totp, MfaKeys};
+use crate::users::User;
+
+use super::{AccountError, MailContext};
+
+/// How long a set-up may take between showing the secret and the first code, in seconds.
+pub const SETUP_LIFETIME_SECS: i64 = 600;
+/// The words for a code that is wrong (or already used).
+pub const WRONG_CODE: &str = "Incorrect code.";
+/// The set-up token is unknown, for another account, or too old.
+pub const SETUP_EXPIRED: &str = "This set-up has expired. Start again.";
+/// An authenticator app is already on.
+pub const ALREADY_SET_UP: &str = "An authenticator app is already set up.";
+/// There is no authenticator app to remove.
+pub const NOT_SET_UP: &str = "No authenticator app is set up.";
+/// Recovery codes come with a second factor.
+pub const NO_RECOVERY_CODES: &str = "Set up a second factor first.";
+/// Removing the last second factor switches two-factor sign-in off: say so explicitly.
+pub const CONFIRM_LAST: &str =
+    "This is your last second factor: removing it switches two-factor sign-in off. Confirm \
+     to go ahead.";
+
+/// A set-up in progress: what to show, and the token that carries the secret to the
+/// activation (sealed under `MFA_ENCRYPTION_KEY` for this account, for
+/// [`SETUP_LIFETIME_SECS`]; nothing is stored until a first code proves the app has it).
+#[derive(Clone, Debug)]
+pub struct TotpSetup {
+    /// The secret in base32, in groups of four, for typing into an app.
+    pub secret: String,
+    /// The `otpauth://totp/...` URI.
+    pub otpauth_uri: String,
+    /// The QR code of the URI, an SVG document.
+    pub qr_svg: String,
+    /// The token to send back with the first code.
+    pub setup_token: String,
+    /// When the set-up expires, Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SetupClaims {
+    user_id: i64,
+    secret: String,
+    expires_at: i64,
+}
+
+const SETUP_CONTEXT: &str = "totp-setup";
+
+/// An account's second factors, as the profile and `GET /api/auth/mfa/` show them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overview {
+    /// The authenticator app, if set up: (created, last used), Unix seconds.
+    pub totp: Option<(i64, Option<i64>)>,
+    /// Unused recovery codes, if the account has a set.
+    pub recovery_codes_left: Option<usize>,
+}
+
+impl Overview {
+    /// Whether sign-in asks for a second factor.
+    pub fn enabled(&self) -> bool {
+        self.totp.is_some() || self.recovery_codes_left.is_some()
+    }
+}
+
+/// `user_id`'s second factors.
+pub async fn overview(db: &Db, user_id: i64) -> Result<Overview, DbError> {
+    let rows = store::of_user(db, user_id).await?;
+    Ok(Overview {
+        totp: rows
+            .iter()
+            .find(|r| r.kind == TOTP)
+            .map(|r| (r.created_at, r.last_used_at)),
+        recovery_codes_left: store::factors(&rows).recovery_codes,
+    })
+}
+
+/// Starts setting up an authenticator app for `user`: a new secret, its URI and QR code.
+///
+/// Errors: [`AccountError::Invalid`] ([`ALREADY_SET_UP`]), [`AccountError::Internal`].
+pub async fn begin_totp(
+    db: &Db,
+    keys: &MfaKeys,
+    site_name: &str,
+    user: &User,
+) -> Result<TotpSetup, AccountError> {
+    let rows = store::of_user(db, user.id).await?;
+    if let Err(refusal) = store::factors(&rows).enrol(Factor::Totp) {
+        return Err(refused(refusal));
+    }
+    let secret = totp::new_secret();
+    let otpauth_uri = totp::otpauth_uri(&secret, site_name, &user.username)
+        .ok_or_else(|| AccountError::Internal(anyhow::anyhow!("otpauth URI")))?;
+    let qr_svg = totp::qr_svg(&otpauth_uri)
+        .ok_or_else(|| AccountError::Internal(anyhow::anyhow!("QR code")))?;
+    let expires_at = Utc::now().timestamp() + SETUP_LIFETIME_SECS;
+    let claims = SetupClaims {
+        user_id: user.id,
+        secret: hex::encode(&secret),
+        expires_at,
+    };
+    let claims = serde_json::to_vec(&claims).map_err(|e| AccountError::Internal(e.into()))?;
+    Ok(TotpSetup {
+        secret: totp::secret_text(&secret),
+        otpauth_uri,
+        qr_svg,
+        setup_token: keys.seal(&claims, SETUP_CONTEXT),
+        expires_at,
+    })
+}
+
+/// The set-up `token` carries, if it is `user_id`'s and still live: (secret, expiry).
+pub fn open_setup(keys: &MfaKeys, token: &str, user_id: i64, now: i64) -> Option<Vec<u8>> {
+    let claims: SetupClaims = serde_json::from_slice(&keys.open(token, SETUP_CONTEXT)?).ok()?;
+    (claims.user_id == user_id && claims.expires_at > now)
+        .then(|| hex::decode(claims.secret).ok())
+        .flatten()
+}
+
+/// The set-up again, for the page that shows it (the same secret and token).
+pub fn show_setup(keys: &MfaKeys, site_name: &str, user: &User, token: &str) -> Option<TotpSetup> {
+    let now = Utc::now().timestamp();
+    let secret = open_setup(keys, token, user.id, now)?;
+    let claims: SetupClaims = serde_json::from_slice(&keys.open(token, SETUP_CONTEXT)?).ok()?;
+    let otpauth_uri = totp::otpauth_uri(&secret, site_name, &user.username)?;
+    Some(TotpSetup {
+        secret: totp::secret_text(&secret),
+        qr_svg: totp::qr_svg(&otpauth_uri)?,
+        otpauth_uri,
+        setup_token: token.to_owned(),
+        expires_at: claims.expires_at,
+    })
+}
+
+/// Switches the authenticator app on: `setup_token` (from [`begin_totp`]) and a first
+/// `code` from the app in `fields`. Returns the new recovery codes when this is the first
+/// second factor (show them once; only their hashes are kept).
+///
+/// Errors: [`AccountError::Invalid`] (`setup_token`: [`SETUP_EXPIRED`]; `code`:
+/// [`WRONG_CODE`]; [`ALREADY_SET_UP`]), [`AccountError::Internal`].
+pub async fn activate_totp(
+    db: &Db,
+    keys: &MfaKeys,
+    mail: &MailContext<'_>,
+    user: &User,
+    client: &Client,
+    fields: &Fields,
+) -> Result<Option<Vec<String>>, AccountError> {
+    let mut errors = FieldErrors::new();
+    let token = fields.text("setup_token", Text::REQUIRED, &mut errors);
+    let code = fields.text("code", Text::REQUIRED, &mut errors);
+    errors.into_result()?;
+    let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+    let now = Utc::now().timestamp();
+    let secret = open_setup(keys, &token, user.id, now)
+        .ok_or_else(|| AccountError::invalid("setup_token", SETUP_EXPIRED))?;
+    let step = totp::verify(&secret, &code, u64::try_from(now).unwrap_or(0), None)
+        .ok_or_else(|| AccountError::invalid("code", WRONG_CODE))?;
+    let data = serde_json::to_string(&TotpData {
+        secret: keys.seal(&secret, &totp_context(user.id)),
+        last_step: Some(step),
+    })
+    .map_err(|e| AccountError::Internal(e.into()))?;
+    let fresh = recovery_codes::generate(keys, user.id);
+    let fresh_data =
+        serde_json::to_string(&fresh.1).map_err(|e| AccountError::Internal(e.into()))?;
+    let notice = notice(user, mail, "an authenticator app was added")?;
+    let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(TOTP);
+    let outcome = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<Authenticator> = sqlx::query_as(
+            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
+             WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let with_codes = match store::factors(&rows).enrol(Factor::Totp) {
+            Ok(with_codes) => with_codes,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        sqlx::query(
+            "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id)
+        .bind(TOTP)
+        .bind(&data)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if with_codes {
+            sqlx::query(
+                "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(user.id)
+            .bind(RECOVERY_CODES)
+            .bind(&fresh_data)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_event!(&mut *tx, &added)?;
+        if let Some(message) = &notice {
+            enqueue_in!(&mut *tx, message).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(with_codes))
+    }
+    .await);
+    match outcome {
+        Ok(Ok(with_codes)) => {
+            added.log();
+            Ok(with_codes.then_some(fresh.0))
+        }
+        Ok(Err(refusal)) => Err(refused(refusal)),
+        // A racing set-up won (one app per account, by a unique index).
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(refused(Refusal::AlreadyEnrolled))
+        }
+        Err(error) => Err(DbError::from(error).into()),
+    }
+}
+
+/// Replaces `user`'s recovery codes with a new set; returns the codes (show them once).
+///
+/// Errors: [`AccountError::Invalid`] ([`NO_RECOVERY_CODES`]), [`AccountError::Internal`].
+pub async fn regenerate_recovery_codes(
+    db: &Db,
+    keys: &MfaKeys,
+    mail: &MailContext<'_>,
+    user: &User,
+    client: &Client,
+) -> Result<Vec<String>, AccountError> {
+    let (codes, stored) = recovery_codes::generate(keys, user.id);
+    let data = serde_json::to_string(&stored).map_err(|e| AccountError::Internal(e.into()))?;
+    let notice = notice(
+        user,
+        mail,
+        "new recovery codes were made (the old ones no longer work)",
+    )?;
+    let event = Event::new(Kind::RecoveryCodesRegenerated, Some(user.id), Some(client));
+    let replaced = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE mfa_authenticators SET data = $1, created_at = $2, last_used_at = NULL \
+             WHERE user_id = $3 AND type = $4",
+        )
+        .bind(&data)
+        .bind(Utc::now().timestamp())
+        .bind(user.id)
+        .bind(RECOVERY_CODES)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event!(&mut *tx, &event)?;
+        if let Some(message) = &notice {
+            enqueue_in!(&mut *tx, message).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(true)
+    }
+    .await)
+    .map_err(DbError::from)?;
+    if !replaced {
+        return Err(AccountError::invalid(NON_FIELD_ERRORS, NO_RECOVERY_CODES));
+    }
+    event.log();
+    Ok(codes)
+}
+
+/// Whether `fields` say yes to switching two-factor sign-in off: `confirm`, a boolean
+/// (DRF's `BooleanField`; an HTML checkbox sends `on`).
+///
+/// Errors: [`AccountError::Invalid`] (`confirm`: "Must be a valid boolean.").
+pub fn confirmed(fields: &Fields) -> Result<bool, AccountError> {
+    let mut errors = FieldErrors::new();
+    let yes = fields.boolean("confirm", &mut errors);
+    errors.into_result()?;
+    Ok(yes)
+}
+
+/// Removes `user`'s authenticator app. When it is the last second factor, `confirmed` must
+/// be true, and the recovery codes go with it (two-factor sign-in is then off).
+///
+/// Errors: [`AccountError::Invalid`] ([`NOT_SET_UP`]; `confirm`: [`CONFIRM_LAST`]),
+/// [`AccountError::Internal`].
+pub async fn remove_totp(
+    db: &Db,
+    mail: &MailContext<'_>,
+    user: &User,
+    client: &Client,
+    confirmed: bool,
+) -> Result<(), AccountError> {
+    let removed = Event::new(Kind::SecondFactorRemoved, Some(user.id), Some(client)).detail(TOTP);
+    let rows = store::of_user(db, user.id).await?;
+    let last = store::factors(&rows)
+        .remove(Factor::Totp, true)
+        .is_ok_and(|r| r.recovery_codes_too);
+    let change = if last {
+        "the authenticator app was removed, and with it two-factor sign-in and the recovery codes"
+    } else {
+        "the authenticator app was removed"
+    };
+    let notice = notice(user, mail, change)?;
+    let outcome = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<Authenticator> = sqlx::query_as(
+            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
+             WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let removal = match store::factors(&rows).remove(Factor::Totp, confirmed) {
+            Ok(removal) => removal,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1 AND type = $2")
+            .bind(user.id)
+            .bind(TOTP)
+            .execute(&mut *tx)
+            .await?;
+        if removal.recovery_codes_too {
+            sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1 AND type = $2")
+                .bind(user.id)
+                .bind(RECOVERY_CODES)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_event!(&mut *tx, &removed)?;
+        if let Some(message) = &notice {
+            enqueue_in!(&mut *tx, message).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(()))
+    }
+    .await)
+    .map_err(DbError::from)?;
+    outcome.map_err(refused)?;
+    removed.log();
+    Ok(())
+}
+
+fn refused(refusal: Refusal) -> AccountError {
+    match refusal {
+        Refusal::AlreadyEnrolled => AccountError::invalid(NON_FIELD_ERRORS, ALREADY_SET_UP),
+        Refusal::NotEnrolled => AccountError::invalid(NON_FIELD_ERRORS, NOT_SET_UP),
+        Refusal::LastFactor => AccountError::invalid("confirm", CONFIRM_LAST),
+    }
+}
+
+/// The "two-factor sign-in changed" mail to `user`, if they have an address.
+pub(super) fn notice(
+    user: &User,
+    mail: &MailContext<'_>,
+    change: &str,
+) -> Result<Option<Message>, AccountError> {
+    let Some(address) = user.email.as_deref().filter(|a| !a.is_empty()) else {
+        return Ok(None);
+    };
+    SecondFactorChanged {
+        site_name: mail.site_name,
+        username: &user.username,
+        change,
+        reset_url: &mail.url("/password-reset"),
+        profile_url: &mail.url("/profile"),
+    }
+    .message(address)
+    .map(Some)
+    .map_err(|e| AccountError::Internal(e.into()))
+}

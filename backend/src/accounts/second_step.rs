@@ -1,0 +1,219 @@
+//! The second step of signing in, for accounts with a second factor: the first step
+//! (password, social sign-in) ends in a [`Challenge`] instead of tokens, and a code from the
+//! authenticator app or a recovery code completes it ([`complete_sign_in`]).
+
+use chrono::Utc;
+
+use crate::audit::{self, insert_event, Event, Kind};
+use crate::auth::rate_limit::{LoginKey, RateLimits};
+use crate::auth::sign_ins::{Channel, SignInOrigin};
+use crate::auth::tokens::{TokenPair, Tokens};
+use crate::client::Client;
+use crate::db::{with_db_write, Db, DbError};
+use crate::input::{FieldErrors, Fields, Text};
+use crate::mail::outbox::enqueue_in;
+use crate::mfa::challenge::{self, Challenge};
+use crate::mfa::code_check::{match_code, Used};
+use crate::mfa::store::{self, Authenticator};
+use crate::mfa::MfaKeys;
+use crate::users::{self, User};
+
+use super::second_factor::{notice, WRONG_CODE};
+use super::sign_in::start_sign_in;
+use super::{AccountError, MailContext};
+
+/// The half-finished sign-in is unknown, expired, already completed, or its account is gone.
+pub const SIGN_IN_EXPIRED: &str =
+    "This sign-in has expired or was already completed. Sign in again.";
+/// The last wrong code allowed: the half-finished sign-in is over.
+pub const TOO_MANY_CODES: &str = "Too many incorrect codes. Sign in again.";
+
+/// Where a first step left the sign-in.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// No second factor: signed in.
+    Complete(TokenPair),
+    /// The account has a second factor: the challenge to complete.
+    SecondFactor(Challenge),
+}
+
+/// Ends a successful first step (`origin.method`: `password` or a provider id): tokens for
+/// an account without a second factor ([`start_sign_in`]), a [`Challenge`] for one with.
+/// `rehash` (a password hash upgraded to the current parameters) is stored either way.
+pub async fn begin_sign_in(
+    db: &Db,
+    tokens: &Tokens,
+    user: &User,
+    origin: &SignInOrigin,
+    rehash: Option<&str>,
+) -> Result<SignInStep, AccountError> {
+    if !store::enabled(db, user.id).await? {
+        return Ok(SignInStep::Complete(
+            start_sign_in(db, tokens, user, origin, rehash).await?,
+        ));
+    }
+    if let Some(hash) = rehash {
+        users::upgrade_password_hash(db, user.id, hash).await?;
+    }
+    let now = Utc::now().timestamp();
+    let challenge = challenge::create(db, user.id, &origin.method, origin.channel, now).await?;
+    tracing::info!(
+        user_id = user.id,
+        method = %origin.method,
+        "first step passed; waiting for the second factor"
+    );
+    Ok(SignInStep::SecondFactor(challenge))
+}
+
+/// What completing a sign-in uses.
+#[derive(Clone, Copy, Debug)]
+pub struct SecondStep<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// Starts the token family.
+    pub tokens: &'a Tokens,
+    /// Opens the secrets and hashes the codes.
+    pub keys: &'a MfaKeys,
+    /// Each code spends the account's sign-in budget.
+    pub limits: &'a RateLimits,
+    /// For the "recovery code used" mail.
+    pub mail: MailContext<'a>,
+}
+
+enum Checked {
+    Expired,
+    Wrong,
+    Passed(Used),
+}
+
+impl SecondStep<'_> {
+    /// Completes the sign-in `mfa_token` names (from `fields`; the browser's comes from its
+    /// session) with `code` (an app code or a recovery code), through `channel`. The
+    /// challenge is spent with the code in one transaction: a code that checks out is used
+    /// once, and so is the challenge.
+    ///
+    /// Errors: [`AccountError::Invalid`] (`mfa_token`: [`SIGN_IN_EXPIRED`] or
+    /// [`TOO_MANY_CODES`]; `code`: [`WRONG_CODE`]), [`AccountError::RateLimited`] (the
+    /// account's sign-in budget), [`AccountError::Internal`].
+    pub async fn complete_sign_in(
+        &self,
+        channel: Channel,
+        client: &Client,
+        fields: &Fields,
+    ) -> Result<(User, TokenPair), AccountError> {
+        let mut errors = FieldErrors::new();
+        let token = fields.text("mfa_token", Text::REQUIRED, &mut errors);
+        let code = fields.text("code", Text::REQUIRED.max(64), &mut errors);
+        errors.into_result()?;
+        let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+        let expired = || AccountError::invalid("mfa_token", SIGN_IN_EXPIRED);
+        let now = Utc::now().timestamp();
+        let pending = challenge::find(self.db, &token, now)
+            .await?
+            .filter(|p| p.channel == channel)
+            .ok_or_else(expired)?;
+        self.limits
+            .login_account(&LoginKey::Account(pending.user_id))
+            .await?;
+        let user = users::find_by_id(self.db, pending.user_id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(expired)?;
+        match self.check(&user, &token, &code, now, client).await? {
+            Checked::Expired => Err(expired()),
+            Checked::Wrong => {
+                let event = Event::new(Kind::SignInFailed, Some(user.id), Some(client))
+                    .detail("second_factor");
+                audit::record(self.db, &event).await?;
+                if challenge::wrong_code(self.db, &token).await? {
+                    Err(AccountError::invalid("code", WRONG_CODE))
+                } else {
+                    Err(AccountError::invalid("mfa_token", TOO_MANY_CODES))
+                }
+            }
+            Checked::Passed(used) => {
+                let origin = SignInOrigin::new(pending.method, channel, client);
+                let pair = start_sign_in(self.db, self.tokens, &user, &origin, None).await?;
+                tracing::info!(user_id = user.id, second_factor = ?used, "second factor passed");
+                Ok((user, pair))
+            }
+        }
+    }
+
+    async fn check(
+        &self,
+        user: &User,
+        token: &str,
+        code: &str,
+        now: i64,
+        client: &Client,
+    ) -> Result<Checked, AccountError> {
+        let keys = self.keys;
+        let at = u64::try_from(now).unwrap_or(0);
+        let id = challenge::id_of(token);
+        // Worded ahead (the count is not known yet; the words are the same).
+        let used_event = |left: usize| {
+            Event::new(Kind::RecoveryCodeUsed, Some(user.id), Some(client)).detail(left.to_string())
+        };
+        let mail = self.mail;
+        let checked = with_db_write!(self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let spent = sqlx::query("DELETE FROM mfa_challenges WHERE id = $1 AND expires_at > $2")
+                .bind(&id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if spent != 1 {
+                return Ok(Ok(Checked::Expired));
+            }
+            let rows: Vec<Authenticator> = sqlx::query_as(
+                "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
+                 WHERE user_id = $1 ORDER BY id",
+            )
+            .bind(user.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            // A wrong code rolls back: the challenge stays, its attempts counted apart.
+            let Some(found) = match_code(keys, user.id, &rows, code, at) else {
+                return Ok(Ok(Checked::Wrong));
+            };
+            let updated = sqlx::query(
+                "UPDATE mfa_authenticators SET data = $1, last_used_at = $2 \
+                 WHERE id = $3 AND data = $4",
+            )
+            .bind(&found.new_data)
+            .bind(now)
+            .bind(found.id)
+            .bind(&found.old_data)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // Another request used the same code (or step) a moment ago.
+            if updated != 1 {
+                return Ok(Ok(Checked::Wrong));
+            }
+            if let Used::RecoveryCode { remaining } = found.used {
+                insert_event!(&mut *tx, &used_event(remaining))?;
+                let change = format!(
+                    "a recovery code was used to sign in ({remaining} left)"
+                );
+                match notice(user, &mail, &change) {
+                    Ok(Some(message)) => {
+                        enqueue_in!(&mut *tx, &message).await?;
+                    }
+                    Ok(None) => {}
+                    Err(error) => return Ok(Err(error)),
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Ok(Checked::Passed(found.used)))
+        }
+        .await)
+        .map_err(DbError::from)??;
+        if let Checked::Passed(Used::RecoveryCode { remaining }) = checked {
+            used_event(remaining).log();
+        }
+        Ok(checked)
+    }
+}
