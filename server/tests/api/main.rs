@@ -16,6 +16,7 @@ mod foundation;
 mod jwt_abuse;
 mod lifecycle;
 mod metrics;
+mod mfa;
 mod password_change;
 mod sessions;
 mod sign_ins;
