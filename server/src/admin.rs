@@ -1,5 +1,5 @@
-//! Administrative commands of the binary: create a superuser, (de)activate a user, import
-//! a Django database.
+//! Administrative commands of the binary: create a superuser, (de)activate a user, reset a
+//! user's second factors, import a Django database.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -94,6 +94,29 @@ pub async fn set_active(config: Config, username: &str, active: bool) -> anyhow:
         println!("User {username} can sign in again.");
     } else {
         println!("User {username} is deactivated and signed out everywhere.");
+    }
+    db.close().await;
+    Ok(())
+}
+
+pub async fn reset_mfa(config: Config, username: &str) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let Some(user) = backend::users::find_by_username(&db, username).await? else {
+        bail!("no user named {username:?}");
+    };
+    // No request, no administrator account: the operator at the console did it.
+    let event = backend::audit::Event::new(backend::audit::Kind::MfaReset, Some(user.id), None);
+    let removed = accounts::second_factor::reset(&db, user.id, event).await?;
+    match removed {
+        0 => println!(
+            "User {} has no second factor; nothing changed.",
+            user.username
+        ),
+        n => println!(
+            "Removed {n} second-factor record(s) of {}: they sign in with their password \
+             alone and can set up new factors.",
+            user.username
+        ),
     }
     db.close().await;
     Ok(())

@@ -36,6 +36,13 @@ pub enum Command {
         /// The username (case-insensitive).
         username: String,
     },
+    /// Remove every second factor of a user (authenticator app, recovery codes, passkeys) so
+    /// they can sign in with their password alone and set them up again. Check who is
+    /// asking first: this is the way back in for someone who lost every factor.
+    ResetMfa {
+        /// The username (case-insensitive).
+        username: String,
+    },
     /// Copy the users of a Django (dj-rest-auth + allauth + simplejwt) database: accounts
     /// with their passwords, verified addresses, social links and blacklisted tokens.
     ///

@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         Command::Createsuperuser(args) => admin::create_superuser(config, args).await,
         Command::DeactivateUser { username } => admin::set_active(config, &username, false).await,
         Command::ActivateUser { username } => admin::set_active(config, &username, true).await,
+        Command::ResetMfa { username } => admin::reset_mfa(config, &username).await,
         Command::ImportDjango(args) => admin::import_django(config, args).await,
     };
     match result {

@@ -300,26 +300,7 @@ pub async fn reset_second_factors(
     target: i64,
 ) -> Result<u64, AccountError> {
     staff.superuser_on(target)?;
-    let event = |n: u64| staff.event(Kind::MfaReset, target).detail(n.to_string());
-    let removed = with_db_write!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let removed = sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1")
-            .bind(target)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if removed > 0 {
-            insert_event!(&mut *tx, &event(removed))?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(removed)
-    }
-    .await)
-    .map_err(DbError::Query)?;
-    if removed > 0 {
-        event(removed).log();
-    }
-    Ok(removed)
+    super::second_factor::reset(db, target, staff.event(Kind::MfaReset, target)).await
 }
 
 /// Deletes account `target` as its owner's deletion does (everything goes but an

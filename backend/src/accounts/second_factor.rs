@@ -364,6 +364,40 @@ pub async fn remove_totp(
     Ok(())
 }
 
+/// Removes every second factor of account `user_id` (app, recovery codes, passkeys): the
+/// way back in for someone who lost them all, after the operator or a superuser checked who
+/// they are. `event` is the `mfa_reset` to record (by whom, from where); its detail
+/// becomes how many rows went. Returns that number (0: nothing to remove, nothing recorded).
+///
+/// Errors: [`AccountError::Internal`].
+pub async fn reset(db: &Db, user_id: i64, event: Event<'_>) -> Result<u64, AccountError> {
+    let event = |n: u64| event.clone().detail(n.to_string());
+    let removed = with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // A half-finished sign-in would otherwise still ask for a factor that is gone.
+        sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if removed > 0 {
+            insert_event!(&mut *tx, &event(removed))?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(removed)
+    }
+    .await)
+    .map_err(DbError::Query)?;
+    if removed > 0 {
+        event(removed).log();
+    }
+    Ok(removed)
+}
+
 fn refused(refusal: Refusal) -> AccountError {
     match refusal {
         Refusal::AlreadyEnrolled => AccountError::invalid(NON_FIELD_ERRORS, ALREADY_SET_UP),

@@ -38,7 +38,8 @@ pub enum SignInStep {
 }
 
 /// Ends a successful first step (`origin.method`: `password` or a provider id): tokens for
-/// an account without a second factor ([`start_sign_in`]), a [`Challenge`] for one with.
+/// an account without a second factor ([`start_sign_in`]) or whose provider vouches for one
+/// (`origin.provider_mfa`), a [`Challenge`] for one with.
 /// `rehash` (a password hash upgraded to the current parameters) is stored either way.
 pub async fn begin_sign_in(
     db: &Db,
@@ -47,7 +48,7 @@ pub async fn begin_sign_in(
     origin: &SignInOrigin,
     rehash: Option<&str>,
 ) -> Result<SignInStep, AccountError> {
-    if !store::enabled(db, user.id).await? {
+    if origin.provider_mfa || !store::enabled(db, user.id).await? {
         return Ok(SignInStep::Complete(
             start_sign_in(db, tokens, user, origin, rehash).await?,
         ));

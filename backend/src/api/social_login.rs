@@ -128,7 +128,8 @@ async fn sign_in(
             }
             Resolution::Refused(message) => return Err(refused(message)),
         };
-    let origin = SignInOrigin::new(PROVIDER, Channel::Api, client);
+    let origin =
+        SignInOrigin::new(PROVIDER, Channel::Api, client).with_provider_mfa(profile.mfa_asserted);
     let step = accounts::begin_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
     Ok(Json(super::mfa::login_outcome(step, &user)))
 }

@@ -46,6 +46,9 @@ pub struct SignInOrigin {
     /// `Some(0)` for a sign-in carried over from the Django stack's token, which proves
     /// nothing fresh. `None`: now.
     pub authenticated_at: Option<i64>,
+    /// The identity provider says a second factor was passed with it (OIDC `amr`), so an
+    /// account with MFA is not asked for one again.
+    pub provider_mfa: bool,
 }
 
 impl SignInOrigin {
@@ -56,7 +59,14 @@ impl SignInOrigin {
             channel,
             client: client.clone(),
             authenticated_at: None,
+            provider_mfa: false,
         }
+    }
+
+    /// The same, with the provider's word on a second factor (`ExternalProfile::mfa_asserted`).
+    pub fn with_provider_mfa(mut self, asserted: bool) -> SignInOrigin {
+        self.provider_mfa = asserted;
+        self
     }
 
     /// What the user agent column holds: the recognised browser, else `API client` or

@@ -94,5 +94,7 @@ pub async fn profile(
         username_hint: Some(user.login),
         first_name,
         last_name,
+        // GitHub's OAuth says nothing of how the person signed in.
+        mfa_asserted: false,
     })
 }

@@ -292,6 +292,7 @@ mod tests {
             username_hint: hint.map(Into::into),
             first_name: first.into(),
             last_name: String::new(),
+            mfa_asserted: false,
         }
     }
 

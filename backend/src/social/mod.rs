@@ -125,6 +125,9 @@ pub struct ExternalProfile {
     pub first_name: String,
     /// Family name (`family_name`, or `name` after its last space); empty when unknown.
     pub last_name: String,
+    /// The provider says the person passed a second factor with this sign-in (an ID token
+    /// whose `amr` claim holds `mfa`, RFC 8176 §2): no second factor is asked here then.
+    pub mfa_asserted: bool,
 }
 
 /// The longest provider subject accepted (OpenID Connect Core 2: at most 255 ASCII
@@ -360,6 +363,7 @@ mod tests {
             username_hint: Some("ad\u{0}a".into()),
             first_name: format!(" Ada\u{0}\u{7}{} ", "x".repeat(200)),
             last_name: "Love\u{0}lace".into(),
+            mfa_asserted: false,
         };
         let tidy = profile("sub-1", "ada@example.com").checked().unwrap();
         assert_eq!(tidy.username_hint.as_deref(), Some("ada"));

@@ -94,6 +94,7 @@ impl Person {
             username_hint: self.preferred_username,
             first_name,
             last_name,
+            mfa_asserted: false,
         }
     }
 }
@@ -110,12 +111,20 @@ pub struct IdClaims {
     azp: Option<String>,
     /// A string or a list (jsonwebtoken has checked that it names us).
     aud: serde_json::Value,
+    /// Authentication Method References (RFC 8176): how the person signed in at the
+    /// provider.
+    #[serde(default)]
+    amr: Vec<String>,
 }
 
 impl IdClaims {
     /// The person the verified token describes.
     pub fn into_profile(self) -> super::ExternalProfile {
-        self.person.into_profile()
+        let mfa_asserted = self.amr.iter().any(|m| m == "mfa");
+        super::ExternalProfile {
+            mfa_asserted,
+            ..self.person.into_profile()
+        }
     }
 }
 

@@ -241,7 +241,8 @@ pub async fn callback(
     .await;
     match resolution {
         Ok(Resolution::SignIn(user)) => {
-            let origin = SignInOrigin::new(provider_id, Channel::Browser, &client);
+            let origin = SignInOrigin::new(provider_id, Channel::Browser, &client)
+                .with_provider_mfa(profile.mfa_asserted);
             sign_in(&state, &session, &user, &origin, pending.next).await
         }
         Ok(Resolution::Linked(_)) => see_other_with(

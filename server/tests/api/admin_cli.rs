@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{Engine, TestApp, GOOD_PASSWORD};
 
-fn server(app: &TestApp) -> Command {
+pub(crate) fn server(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

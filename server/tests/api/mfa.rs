@@ -468,3 +468,40 @@ async fn codes_spend_the_accounts_sign_in_budget() {
     let (status, body) = second_step(&app, &mfa_token, "123456").await;
     assert_eq!(status, 429, "{body}");
 }
+
+#[tokio::test]
+async fn the_reset_mfa_command_lets_the_owner_in_with_the_password() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    enrolled(&app, "ida", "").await;
+    assert_eq!(first_step_or_tokens(&app, "ida").await, "mfa");
+    let out = crate::admin_cli::server(&app)
+        .args(["reset-mfa", "IDA"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Removed 2 second-factor record(s) of ida"),
+        "{stdout}"
+    );
+    assert_eq!(first_step_or_tokens(&app, "ida").await, "tokens");
+    let events = app.events(Some(1)).await;
+    assert!(
+        events.contains(&("mfa_reset".into(), Some("2".into()))),
+        "{events:?}"
+    );
+    let out = crate::admin_cli::server(&app)
+        .args(["reset-mfa", "ida"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+    let out = crate::admin_cli::server(&app)
+        .args(["reset-mfa", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
