@@ -235,13 +235,56 @@ pub struct MfaStatus {
     pub totp_last_used: Option<String>,
     /// Unused recovery codes; `None`: no set.
     pub recovery_codes_left: Option<usize>,
+    /// The passkeys, oldest first.
+    pub passkeys: Vec<PasskeyView>,
+}
+
+/// One passkey, as the profile lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasskeyView {
+    /// What its remove form posts to.
+    pub id: i64,
+    /// Its owner's name for it.
+    pub name: String,
+    /// When it was added (`24 Nov 2026, 05:24 UTC`).
+    pub added: String,
+    /// When it last signed in, in words; `None`: never.
+    pub last_used: Option<String>,
 }
 
 impl MfaStatus {
     /// Whether sign-in asks for a second factor.
     pub fn enabled(&self) -> bool {
-        self.totp_since.is_some() || self.recovery_codes_left.is_some()
+        self.totp_since.is_some() || self.recovery_codes_left.is_some() || !self.passkeys.is_empty()
     }
+
+    /// Second factors besides recovery codes: removing the last one switches MFA off.
+    pub fn strong_factors(&self) -> usize {
+        usize::from(self.totp_since.is_some()) + self.passkeys.len()
+    }
+}
+
+/// Whether passkeys work on this deployment (`PUBLIC_URL` is a domain name).
+pub fn passkeys_enabled() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        page_context().is_some_and(|c| c.passkeys_enabled)
+    }
+    #[cfg(not(feature = "ssr"))]
+    false
+}
+
+/// On the second sign-in page: the account's second factors (`totp`, `webauthn`,
+/// `recovery_codes`).
+pub fn second_factor_methods() -> Vec<String> {
+    #[cfg(feature = "ssr")]
+    {
+        page_context()
+            .map(|c| c.second_factor_methods)
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
 }
 
 /// The viewer's second factors (profile page).
@@ -267,6 +310,16 @@ pub fn mfa_status() -> MfaStatus {
                 .and_then(|(_, used)| used)
                 .map(|u| ago(now, u)),
             recovery_codes_left: overview.recovery_codes_left,
+            passkeys: overview
+                .passkeys
+                .into_iter()
+                .map(|p| PasskeyView {
+                    id: p.id,
+                    name: p.name,
+                    added: date(p.created_at),
+                    last_used: p.last_used_at.map(|u| ago(now, u)),
+                })
+                .collect(),
         }
     }
     #[cfg(not(feature = "ssr"))]

@@ -16,6 +16,7 @@ use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::db::Db;
 use crate::mail::worker::{Mailer, MailerError};
+use crate::mfa::passkeys::Passkeys;
 use crate::mfa::MfaKeys;
 use crate::social::Social;
 use crate::user_cache::UserCache;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// The keys second factors are kept under (`MFA_ENCRYPTION_KEY`).
     pub mfa_keys: MfaKeys,
+    /// This deployment as a WebAuthn relying party (`PUBLIC_URL`); off for an IP address.
+    pub passkeys: Passkeys,
 }
 
 impl FromRef<AppState> for TrustedProxies {
@@ -125,6 +128,7 @@ impl AppState {
             social: Arc::new(Social::new(&config.social_providers)),
             mailer,
             mfa_keys: MfaKeys::new(&config.mfa_encryption_key),
+            passkeys: Passkeys::new(&config.public_url, &config.site_name),
             config: Arc::new(config),
             db,
             tokens,
@@ -150,6 +154,17 @@ impl AppState {
             keys: &self.mfa_keys,
             limits: &self.rate_limits,
             mail: self.mail_context(),
+            passkeys: &self.passkeys,
+        }
+    }
+
+    /// What signing in with a passkey alone needs (both transports).
+    pub fn passkey_sign_in(&self) -> crate::accounts::passkeys::PasskeySignIn<'_> {
+        crate::accounts::passkeys::PasskeySignIn {
+            db: &self.db,
+            passkeys: &self.passkeys,
+            tokens: &self.tokens,
+            limits: &self.rate_limits,
         }
     }
 
@@ -204,6 +219,9 @@ impl AppState {
                     }
                     if let Err(error) = crate::mfa::challenge::prune(&state.db, now).await {
                         tracing::warn!(%error, "could not delete expired second-factor steps");
+                    }
+                    if let Err(error) = crate::mfa::passkeys::prune(&state.db, now).await {
+                        tracing::warn!(%error, "could not delete expired passkey ceremonies");
                     }
                     if let Err(error) = crate::auth::tokens::legacy::prune(&state.db, now).await {
                         tracing::warn!(%error, "could not delete expired simplejwt tokens");

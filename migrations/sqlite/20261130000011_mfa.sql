@@ -21,3 +21,24 @@ CREATE TABLE mfa_challenges (
 );
 CREATE INDEX mfa_challenges_expires ON mfa_challenges (expires_at);
 CREATE INDEX mfa_challenges_user ON mfa_challenges (user_id);
+
+-- Passkeys (WebAuthn). handle: the random user handle (a UUID) given to authenticators for
+-- this account, so a discoverable credential names its account without naming the person.
+CREATE TABLE webauthn_user_handles (
+    user_id BIGINT PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    handle  TEXT   NOT NULL UNIQUE
+);
+
+-- WebAuthn ceremonies in flight: registration, a passkey as the second factor, sign-in
+-- with a passkey alone. id: SHA-256 (hex) of the token the browser's session (or the API
+-- client) holds; state: webauthn-rs's ceremony state (JSON: the challenge and what the
+-- answer must match); user_id: whose ceremony it is (NULL for a sign-in, where the
+-- passkey says whose it is). Single use (deleted when read), 5 minutes.
+CREATE TABLE webauthn_ceremonies (
+    id         TEXT   PRIMARY KEY NOT NULL,
+    purpose    TEXT   NOT NULL,
+    user_id    BIGINT REFERENCES users (id) ON DELETE CASCADE,
+    state      TEXT   NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);

@@ -1,3 +1,4 @@
 pub mod form;
 pub mod layout;
+pub mod passkey;
 pub mod user_details;

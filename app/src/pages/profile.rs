@@ -2,10 +2,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
+use crate::components::passkey::PasskeyButton;
 use crate::components::user_details::UserDetails;
 use crate::context::{
-    activity, linked_providers, mfa_status, providers, reauth_recent, sign_ins, viewer,
-    ActivityRow, Feedback, SignInRow,
+    activity, linked_providers, mfa_status, passkeys_enabled, providers, reauth_recent, sign_ins,
+    viewer, ActivityRow, Feedback, SignInRow,
 };
 
 #[component]
@@ -437,7 +438,7 @@ fn TwoFactor(has_password: bool) -> impl IntoView {
         .into_any(),
         Some(since) => {
             // Removing the last second factor switches two-factor sign-in off: ask.
-            let last = status.recovery_codes_left.is_some();
+            let last = status.strong_factors() == 1;
             view! {
                 <p data-testid="mfa-on">
                     <span class="badge ok">"On"</span>
@@ -470,6 +471,74 @@ fn TwoFactor(has_password: bool) -> impl IntoView {
             .into_any()
         }
     };
+    let last_factor = status.strong_factors() == 1;
+    let confirm_errors = feedback.errors("confirm");
+    let passkey_rows = status
+        .passkeys
+        .iter()
+        .map(|p| {
+            let action = format!("/profile/passkeys/{}/remove", p.id);
+            let used = p
+                .last_used
+                .clone()
+                .map_or_else(|| "not used yet".to_owned(), |w| format!("last used {w}"));
+            view! {
+                <li data-testid="passkey">
+                    <strong data-testid="passkey-name-shown">{p.name.clone()}</strong>
+                    <span class="muted">{format!(" · added {} · {used}", p.added)}</span>
+                    <form method="post" action=action class="inline">
+                        {ask_password.then(|| view! {
+                            <input type="password" name="password" required=true
+                                autocomplete="current-password" placeholder="Your password"
+                                aria-label="Your password, to remove this passkey"
+                                class="inline-password"/>
+                        })}
+                        {last_factor.then(|| view! {
+                            <label class="inline-confirm">
+                                <input type="checkbox" name="confirm" value="true" required=true/>
+                                " Switch two-factor sign-in off"
+                            </label>
+                        })}
+                        <SubmitButton label="Remove" pending="Removing…" secondary=true/>
+                    </form>
+                </li>
+            }
+        })
+        .collect_view();
+    let passkeys = view! {
+        <h3>"Passkeys"</h3>
+        {if status.passkeys.is_empty() {
+            view! {
+                <p class="muted" data-testid="no-passkeys">
+                    "A passkey signs you in with your fingerprint, face or device PIN, no \
+                     password needed, and is a second factor too."
+                </p>
+            }
+            .into_any()
+        } else {
+            view! { <ul class="passkeys" data-testid="passkeys">{passkey_rows}</ul> }.into_any()
+        }}
+        {(!confirm_errors.is_empty() && status.totp_since.is_none()).then(|| view! {
+            <ul class="errors" data-testid="error-confirm">
+                {confirm_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+            </ul>
+        })}
+        {if passkeys_enabled() {
+            view! {
+                <PasskeyButton mode="register" label="Add a passkey" ask_password=ask_password/>
+                <noscript><p class="muted">"Adding a passkey needs JavaScript."</p></noscript>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p class="muted" data-testid="passkeys-off">
+                    "Passkeys are not available on this server (its address must be a domain \
+                     name)."
+                </p>
+            }
+            .into_any()
+        }}
+    };
     let codes = status.recovery_codes_left.map(|left| {
         view! {
             <h3>"Recovery codes"</h3>
@@ -491,7 +560,9 @@ fn TwoFactor(has_password: bool) -> impl IntoView {
         <section class="card" data-testid="two-factor">
             <h2>"Two-factor sign-in"</h2>
             <FormMessages feedback=feedback.clone()/>
+            <h3>"Authenticator app"</h3>
             {app}
+            {passkeys}
             {codes}
         </section>
     }

@@ -4,22 +4,34 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
-use crate::context::{fresh_recovery_codes, totp_setup, Feedback};
+use crate::components::passkey::PasskeyButton;
+use crate::context::{
+    fresh_recovery_codes, passkeys_enabled, second_factor_methods, totp_setup, Feedback,
+};
 
 /// `/signin/second-factor`: the code that completes a sign-in. The server shows this page
 /// only between the two steps of a sign-in.
 #[component]
 pub fn SecondFactorPage() -> impl IntoView {
     let feedback = Feedback::for_form("second_factor");
+    let methods = second_factor_methods();
+    let has = |m: &str| methods.iter().any(|x| x == m);
+    let passkey = (has("webauthn") && passkeys_enabled()).then(|| {
+        view! { <PasskeyButton mode="second-factor" label="Use a passkey"/> }
+    });
+    let words = if has("totp") {
+        "One more step: enter the six-digit code from your authenticator app, or one of \
+         your recovery codes."
+    } else {
+        "One more step: use your passkey, or enter one of your recovery codes."
+    };
     view! {
         <Title text="Two-factor sign-in · leptos-auth-starter"/>
         <section class="card narrow">
             <h1>"Two-factor sign-in"</h1>
-            <p class="muted">
-                "Your password was right. Now enter the six-digit code from your authenticator \
-                 app, or one of your recovery codes."
-            </p>
+            <p class="muted">{words}</p>
             <FormMessages feedback=feedback.clone()/>
+            {passkey}
             <form method="post" action="/signin/second-factor" class="stack"
                 data-testid="second-factor-form">
                 <Field name="code" label="Code" autocomplete="one-time-code" required=true

@@ -3,7 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{Field, FormMessages, SubmitButton};
-use crate::context::{providers, Feedback};
+use crate::components::passkey::PasskeyButton;
+use crate::context::{passkeys_enabled, providers, Feedback};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -36,6 +37,7 @@ pub fn SignInPage() -> impl IntoView {
                 </form>
             </section>
         }
+        .into_any()
     });
     let social = providers();
     let social = (!social.is_empty()).then(|| {
@@ -62,8 +64,9 @@ pub fn SignInPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <FormMessages feedback=feedback.clone()/>
             <form method="post" action="/signin" class="stack" data-testid="signin-form">
-                {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
-                <Field name="username" label="Username or email" autocomplete="username"
+                {next.clone().map(|next| view! { <input type="hidden" name="next" value=next/> })}
+                // `webauthn`: the browser may offer this site's passkeys as suggestions here.
+                <Field name="username" label="Username or email" autocomplete="username webauthn"
                     required=true value=feedback.value("username")
                     errors=feedback.errors("username")/>
                 <Field name="password" label="Password" kind="password"
@@ -71,6 +74,10 @@ pub fn SignInPage() -> impl IntoView {
                     errors=feedback.errors("password")/>
                 <SubmitButton label="Sign in" pending="Signing in…"/>
             </form>
+            {passkeys_enabled().then(|| view! {
+                <PasskeyButton mode="sign-in" label="Sign in with a passkey"
+                    next=next.clone().unwrap_or_default()/>
+            }.into_any())}
             <p class="muted"><a href="/password-reset" data-testid="forgot-password">"Forgot your password?"</a></p>
             {resend}
             {social}

@@ -11,6 +11,7 @@ mod email_address;
 mod error;
 pub(crate) mod links;
 mod mail_context;
+pub mod passkeys;
 mod password_change;
 mod password_reset;
 mod profile;

@@ -73,12 +73,20 @@ pub struct Overview {
     pub totp: Option<(i64, Option<i64>)>,
     /// Unused recovery codes, if the account has a set.
     pub recovery_codes_left: Option<usize>,
+    /// The passkeys, oldest first.
+    pub passkeys: Vec<super::passkeys::PasskeyRow>,
 }
 
 impl Overview {
     /// Whether sign-in asks for a second factor.
     pub fn enabled(&self) -> bool {
-        self.totp.is_some() || self.recovery_codes_left.is_some()
+        self.totp.is_some() || self.recovery_codes_left.is_some() || !self.passkeys.is_empty()
+    }
+
+    /// How many second factors there are besides recovery codes (removing the last one
+    /// needs a confirmation).
+    pub fn strong_factors(&self) -> usize {
+        usize::from(self.totp.is_some()) + self.passkeys.len()
     }
 }
 
@@ -91,6 +99,7 @@ pub async fn overview(db: &Db, user_id: i64) -> Result<Overview, DbError> {
             .find(|r| r.kind == TOTP)
             .map(|r| (r.created_at, r.last_used_at)),
         recovery_codes_left: store::factors(&rows).recovery_codes,
+        passkeys: super::passkeys::rows_to_passkeys(&rows),
     })
 }
 

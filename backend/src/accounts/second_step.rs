@@ -10,13 +10,15 @@ use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
 use crate::client::Client;
 use crate::db::{with_db_write, Db, DbError};
-use crate::input::{FieldErrors, Fields, Text};
+use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::mail::outbox::enqueue_in;
 use crate::mfa::challenge::{self, Challenge};
 use crate::mfa::code_check::{match_code, Used};
+use crate::mfa::passkeys::{self, Passkeys, Purpose};
 use crate::mfa::store::{self, Authenticator};
 use crate::mfa::MfaKeys;
 use crate::users::{self, User};
+use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use super::second_factor::{notice, WRONG_CODE};
 use super::sign_in::start_sign_in;
@@ -25,6 +27,8 @@ use super::{AccountError, MailContext};
 /// The half-finished sign-in is unknown, expired, already completed, or its account is gone.
 pub const SIGN_IN_EXPIRED: &str =
     "This sign-in has expired or was already completed. Sign in again.";
+/// A passkey was asked for, and the account has none.
+pub const NO_PASSKEY: &str = "This account has no passkey. Use a code instead.";
 /// The last wrong code allowed: the half-finished sign-in is over.
 pub const TOO_MANY_CODES: &str = "Too many incorrect codes. Sign in again.";
 
@@ -48,7 +52,12 @@ pub async fn begin_sign_in(
     origin: &SignInOrigin,
     rehash: Option<&str>,
 ) -> Result<SignInStep, AccountError> {
-    if origin.provider_mfa || !store::enabled(db, user.id).await? {
+    let factors = if origin.provider_mfa {
+        Default::default()
+    } else {
+        store::factors(&store::of_user(db, user.id).await?)
+    };
+    if !factors.mfa_enabled() {
         return Ok(SignInStep::Complete(
             start_sign_in(db, tokens, user, origin, rehash).await?,
         ));
@@ -57,7 +66,15 @@ pub async fn begin_sign_in(
         users::upgrade_password_hash(db, user.id, hash).await?;
     }
     let now = Utc::now().timestamp();
-    let challenge = challenge::create(db, user.id, &origin.method, origin.channel, now).await?;
+    let mut challenge = challenge::create(db, user.id, &origin.method, origin.channel, now).await?;
+    challenge.methods = [
+        (factors.totp, "totp"),
+        (factors.passkeys > 0, "webauthn"),
+        (factors.recovery_codes.is_some(), "recovery_codes"),
+    ]
+    .into_iter()
+    .filter_map(|(has, name)| has.then_some(name))
+    .collect();
     tracing::info!(
         user_id = user.id,
         method = %origin.method,
@@ -79,6 +96,8 @@ pub struct SecondStep<'a> {
     pub limits: &'a RateLimits,
     /// For the "recovery code used" mail.
     pub mail: MailContext<'a>,
+    /// For a passkey as the second factor.
+    pub passkeys: &'a Passkeys,
 }
 
 enum Checked {
@@ -139,6 +158,130 @@ impl SecondStep<'_> {
                 Ok((user, pair))
             }
         }
+    }
+
+    /// The live challenge `mfa_token` (in `fields`) names, for `channel`, and its account.
+    async fn pending(
+        &self,
+        channel: Channel,
+        fields: &Fields,
+        now: i64,
+    ) -> Result<(String, challenge::Pending, User), AccountError> {
+        let mut errors = FieldErrors::new();
+        let token = fields.text("mfa_token", Text::REQUIRED, &mut errors);
+        errors.into_result()?;
+        let token = token.unwrap_or_default();
+        let expired = || AccountError::invalid("mfa_token", SIGN_IN_EXPIRED);
+        let pending = challenge::find(self.db, &token, now)
+            .await?
+            .filter(|p| p.channel == channel)
+            .ok_or_else(expired)?;
+        let user = users::find_by_id(self.db, pending.user_id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(expired)?;
+        Ok((token, pending, user))
+    }
+
+    /// Starts a passkey as the second factor of the sign-in `mfa_token` names: options for
+    /// `navigator.credentials.get()` allowing the account's passkeys, and the ceremony's
+    /// token.
+    ///
+    /// Errors: [`AccountError::Invalid`] (`mfa_token`: [`SIGN_IN_EXPIRED`]; no passkey),
+    /// [`AccountError::Internal`].
+    pub async fn begin_passkey(
+        &self,
+        channel: Channel,
+        fields: &Fields,
+    ) -> Result<(serde_json::Value, String), AccountError> {
+        let webauthn = self.passkeys.webauthn().ok_or_else(|| {
+            AccountError::invalid(NON_FIELD_ERRORS, super::passkeys::PASSKEYS_OFF)
+        })?;
+        let now = Utc::now().timestamp();
+        let (_, _, user) = self.pending(channel, fields, now).await?;
+        let rows = store::of_user(self.db, user.id).await?;
+        let keys: Vec<_> = super::passkeys::registered(&rows)
+            .into_iter()
+            .map(|(_, d)| d.passkey)
+            .collect();
+        if keys.is_empty() {
+            return Err(AccountError::invalid(NON_FIELD_ERRORS, NO_PASSKEY));
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&keys)
+            .map_err(|e| AccountError::Internal(anyhow::anyhow!("passkeys: {e}")))?;
+        let options =
+            serde_json::to_value(options).map_err(|e| AccountError::Internal(e.into()))?;
+        let token =
+            passkeys::save_ceremony(self.db, Purpose::SecondFactor, Some(user.id), &state, now)
+                .await?;
+        Ok((options, token))
+    }
+
+    /// Completes the sign-in `mfa_token` names with a passkey: `ceremony_token` (from
+    /// [`begin_passkey`](Self::begin_passkey)) and the browser's `credential`.
+    ///
+    /// Errors: as [`complete_sign_in`](Self::complete_sign_in), with `credential`:
+    /// [`super::passkeys::NOT_VERIFIED`] and `ceremony_token`:
+    /// [`super::passkeys::CEREMONY_EXPIRED`].
+    pub async fn complete_with_passkey(
+        &self,
+        channel: Channel,
+        client: &Client,
+        fields: &Fields,
+    ) -> Result<(User, TokenPair), AccountError> {
+        use super::passkeys::{CEREMONY_EXPIRED, NOT_VERIFIED};
+        let webauthn = self.passkeys.webauthn().ok_or_else(|| {
+            AccountError::invalid(NON_FIELD_ERRORS, super::passkeys::PASSKEYS_OFF)
+        })?;
+        let now = Utc::now().timestamp();
+        let (token, pending, user) = self.pending(channel, fields, now).await?;
+        self.limits
+            .login_account(&LoginKey::Account(user.id))
+            .await?;
+        let mut errors = FieldErrors::new();
+        let ceremony = fields.text("ceremony_token", Text::REQUIRED, &mut errors);
+        errors.into_result()?;
+        let answer: PublicKeyCredential = fields
+            .json("credential")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| AccountError::invalid("credential", NOT_VERIFIED))?;
+        let (state, _) = passkeys::take_ceremony::<PasskeyAuthentication>(
+            self.db,
+            &ceremony.unwrap_or_default(),
+            Purpose::SecondFactor,
+            Some(user.id),
+            now,
+        )
+        .await?
+        .ok_or_else(|| AccountError::invalid("ceremony_token", CEREMONY_EXPIRED))?;
+        let result = match webauthn.finish_passkey_authentication(&answer, &state) {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::info!(%error, user_id = user.id, "passkey as second factor refused");
+                let event = Event::new(Kind::SignInFailed, Some(user.id), Some(client))
+                    .detail("second_factor");
+                audit::record(self.db, &event).await?;
+                if challenge::wrong_code(self.db, &token).await? {
+                    return Err(AccountError::invalid("credential", NOT_VERIFIED));
+                }
+                return Err(AccountError::invalid("mfa_token", TOO_MANY_CODES));
+            }
+        };
+        if !challenge::spend(self.db, &token, now).await? {
+            return Err(AccountError::invalid("mfa_token", SIGN_IN_EXPIRED));
+        }
+        let rows = store::of_user(self.db, user.id).await?;
+        if let Some((row, mut data)) = super::passkeys::registered(&rows)
+            .into_iter()
+            .find(|(_, d)| d.passkey.cred_id() == result.cred_id())
+        {
+            data.passkey.update_credential(&result);
+            super::passkeys::record_use(self.db, row, &data, now).await?;
+        }
+        let origin = SignInOrigin::new(pending.method, channel, client);
+        let pair = start_sign_in(self.db, self.tokens, &user, &origin, None).await?;
+        Ok((user, pair))
     }
 
     async fn check(

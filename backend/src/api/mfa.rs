@@ -20,9 +20,6 @@ use crate::mfa::recovery_codes;
 use crate::state::AppState;
 use crate::users::User;
 
-/// The second factors a sign-in can be completed with today.
-pub const METHODS: [&str; 2] = ["totp", "recovery_codes"];
-
 /// `login/`'s answer for an account with a second factor: no tokens yet.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MfaRequiredBody {
@@ -34,8 +31,9 @@ pub struct MfaRequiredBody {
     pub mfa_token: String,
     /// Seconds the token stays valid (300).
     pub expires_in: i64,
-    /// What `code` may be: `totp` (six digits from the authenticator app),
-    /// `recovery_codes` (one of the account's recovery codes).
+    /// The account's second factors: `totp` (six digits from the authenticator app as
+    /// `code`), `webauthn` (a passkey: the web sign-in page only, for now) and
+    /// `recovery_codes` (one of the account's recovery codes as `code`).
     pub methods: Vec<String>,
 }
 
@@ -47,7 +45,7 @@ impl MfaRequiredBody {
             mfa_required: true,
             mfa_token: challenge.token.clone(),
             expires_in: challenge.expires_at - Utc::now().timestamp(),
-            methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
+            methods: challenge.methods.iter().map(|m| (*m).to_owned()).collect(),
         }
     }
 }
@@ -113,6 +111,21 @@ pub struct MfaBody {
     pub totp: Option<TotpBody>,
     /// The recovery codes; `null`: none (they come with the first second factor).
     pub recovery_codes: Option<RecoveryCodesBody>,
+    /// The passkeys, oldest first.
+    pub passkeys: Vec<PasskeyBody>,
+}
+
+/// One passkey, in [`MfaBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasskeyBody {
+    /// Its id (what removing it names).
+    pub id: i64,
+    /// Its owner's name for it.
+    pub name: String,
+    /// When it was added: ISO-8601, UTC.
+    pub created_at: String,
+    /// When it last signed in; `null`: never.
+    pub last_used_at: Option<String>,
 }
 
 impl From<Overview> for MfaBody {
@@ -129,6 +142,16 @@ impl From<Overview> for MfaBody {
                     remaining,
                     total: recovery_codes::COUNT,
                 }),
+            passkeys: overview
+                .passkeys
+                .into_iter()
+                .map(|p| PasskeyBody {
+                    id: p.id,
+                    name: p.name,
+                    created_at: iso(p.created_at),
+                    last_used_at: p.last_used_at.map(iso),
+                })
+                .collect(),
         }
     }
 }
@@ -270,5 +293,42 @@ pub async fn regenerate_recovery_codes(
     Ok(Json(MfaChangedBody {
         detail: "New recovery codes were made; the old ones no longer work.".into(),
         recovery_codes: Some(codes),
+    }))
+}
+
+/// `POST /api/auth/mfa/passkeys/remove/`: removes passkey `id` (`confirm: true` when it is
+/// the last second factor). A sensitive action: `password`, or a recent sign-in.
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    client: Client,
+    fields: Fields,
+) -> Result<Json<MfaChangedBody>, ApiError> {
+    let mut errors = crate::input::FieldErrors::new();
+    let id = fields.text("id", crate::input::Text::REQUIRED, &mut errors);
+    errors
+        .into_result()
+        .map_err(crate::accounts::AccountError::from)?;
+    let id: i64 = id.and_then(|id| id.parse().ok()).ok_or_else(|| {
+        crate::accounts::AccountError::invalid("id", "A valid integer is required.")
+    })?;
+    let confirmed = second_factor::confirmed(&fields)?;
+    state
+        .reauth()
+        .from(&client)
+        .confirm(&caller.user, &caller.claims.sid, &fields)
+        .await?;
+    crate::accounts::passkeys::remove(
+        &state.db,
+        &state.mail_context(),
+        &caller.user,
+        &client,
+        id,
+        confirmed,
+    )
+    .await?;
+    Ok(Json(MfaChangedBody {
+        detail: "The passkey was removed.".into(),
+        recovery_codes: None,
     }))
 }

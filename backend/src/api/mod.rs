@@ -172,6 +172,12 @@ fn endpoints() -> Vec<Endpoint> {
             post(mfa::totp_deactivate),
         ),
         only(
+            "/api/auth/mfa/passkeys/remove/",
+            "Passkey Removal",
+            POST,
+            post(mfa::remove_passkey),
+        ),
+        only(
             "/api/auth/mfa/recovery-codes/",
             "Recovery Codes",
             POST,

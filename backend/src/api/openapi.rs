@@ -744,6 +744,37 @@ pub struct TotpDeactivateRequest {
 #[allow(dead_code)]
 fn mfa_totp_deactivate() {}
 
+/// `POST /api/auth/mfa/passkeys/remove/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct PasskeyRemoveRequest {
+    /// The passkey's id, from `GET /api/auth/mfa/`.
+    id: i64,
+    /// The account's password; may be left out within `REAUTH_MAX_AGE` of signing in.
+    #[schema(schema_with = text)]
+    password: Option<String>,
+    /// `true` to switch two-factor sign-in off when this is the last second factor.
+    confirm: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/api/auth/mfa/passkeys/remove/", tag = "two-factor",
+    request_body(content(
+        (PasskeyRemoveRequest = "application/json"),
+        (PasskeyRemoveRequest = "application/x-www-form-urlencoded"),
+        (PasskeyRemoveRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Removed (with the recovery codes, when it was the last second factor)", body = super::mfa::MfaChangedBody),
+        (status = 400, description = "No such passkey of the caller, `confirm` needed or not a boolean, a wrong `password`, `id` not an integer", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn mfa_passkey_remove() {}
+
 #[utoipa::path(post, path = "/api/auth/mfa/recovery-codes/", tag = "two-factor",
     request_body(content(
         (ConfirmRequest = "application/json"),
@@ -788,7 +819,7 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, mfa_authenticate, mfa_overview, mfa_totp_setup, mfa_totp_activate, mfa_totp_deactivate, mfa_recovery_codes, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, mfa_authenticate, mfa_overview, mfa_totp_setup, mfa_totp_activate, mfa_totp_deactivate, mfa_passkey_remove, mfa_recovery_codes, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(

@@ -165,6 +165,15 @@ impl Fields {
         }
     }
 
+    /// Field `name` as a JSON value (an object an API client sent), or parsed from the text
+    /// a form sent; `None` when it is absent or not JSON.
+    pub fn json(&self, name: &str) -> Option<Value> {
+        match self.0.get(name)? {
+            Value::String(text) => serde_json::from_str(text).ok(),
+            other => Some(other.clone()),
+        }
+    }
+
     /// Reads optional field `name` as DRF's `BooleanField(required=False)`: absent is
     /// `false`; `true`/`false`, `1`/`0` and the words DRF accepts (`yes`, `on`, `t`, ... in
     /// any case; what an HTML checkbox sends) as themselves; anything else is recorded in

@@ -27,6 +27,9 @@ pub struct Challenge {
     pub token: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The second factors the account has: `totp`, `webauthn`, `recovery_codes` (filled in
+    /// by the sign-in that made it).
+    pub methods: Vec<&'static str>,
 }
 
 /// A live challenge, as read back.
@@ -74,7 +77,11 @@ pub async fn create(
         .await
         .map(drop)
     })?;
-    Ok(Challenge { token, expires_at })
+    Ok(Challenge {
+        token,
+        expires_at,
+        methods: Vec::new(),
+    })
 }
 
 /// The live challenge `token` names, if any (unknown, expired and spent ones are `None`).

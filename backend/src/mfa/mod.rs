@@ -6,6 +6,7 @@
 pub mod challenge;
 pub mod code_check;
 pub mod keys;
+pub mod passkeys;
 pub mod policy;
 pub mod recovery_codes;
 pub mod store;

@@ -144,14 +144,23 @@ pub async fn activate_totp(
         tracing::warn!(%error, "authenticator set-up: session");
     }
     match codes {
-        Some(codes) => show_codes(&state, &session, codes).await,
+        Some(codes) => to_codes_page(&state, &session, codes).await,
         None => back(&state, "The authenticator app is set up."),
     }
 }
 
-async fn show_codes(state: &AppState, session: &Session, codes: Vec<String>) -> Response {
-    match session.insert(CODES_KEY, codes).await {
-        Ok(()) => see_other(CODES_PAGE),
+/// Keeps fresh recovery codes for their page (shown there once); that page's address.
+pub(super) async fn show_codes(
+    session: &Session,
+    codes: Vec<String>,
+) -> Result<&'static str, tower_sessions::session::Error> {
+    session.insert(CODES_KEY, codes).await?;
+    Ok(CODES_PAGE)
+}
+
+async fn to_codes_page(state: &AppState, session: &Session, codes: Vec<String>) -> Response {
+    match show_codes(session, codes).await {
+        Ok(page) => see_other(page),
         Err(error) => see_other_with(
             state,
             "/profile",
@@ -222,7 +231,7 @@ pub async fn regenerate_recovery_codes(
     )
     .await;
     match regenerated {
-        Ok(codes) => show_codes(&state, &session, codes).await,
+        Ok(codes) => to_codes_page(&state, &session, codes).await,
         Err(error) => see_other_with(
             &state,
             "/profile",

@@ -16,6 +16,7 @@ mod redirect;
 mod account;
 mod lifecycle;
 mod mfa;
+mod passkeys;
 mod profile;
 pub mod second_factor;
 mod sign_ins;
@@ -57,6 +58,16 @@ pub fn router() -> Router<AppState> {
         .route("/signin", post(signin::submit))
         .route(second_factor::PATH, post(second_factor::submit))
         .route("/signin/second-factor/cancel", post(second_factor::cancel))
+        .route(
+            "/signin/second-factor/passkey/begin",
+            post(second_factor::begin_passkey),
+        )
+        .route(
+            "/signin/second-factor/passkey/finish",
+            post(second_factor::finish_passkey),
+        )
+        .route("/signin/passkey/begin", post(passkeys::begin_sign_in))
+        .route("/signin/passkey/finish", post(passkeys::finish_sign_in))
         .route("/signup", post(signup::submit))
         .route("/signout", post(signout::submit))
         .route("/profile", post(profile::submit))
@@ -68,6 +79,15 @@ pub fn router() -> Router<AppState> {
         .route("/profile/mfa/totp/setup", post(mfa::begin_totp))
         .route("/profile/mfa/totp/activate", post(mfa::activate_totp))
         .route("/profile/mfa/totp/remove", post(mfa::remove_totp))
+        .route(
+            "/profile/passkeys/begin",
+            post(passkeys::begin_registration),
+        )
+        .route(
+            "/profile/passkeys/finish",
+            post(passkeys::finish_registration),
+        )
+        .route("/profile/passkeys/{id}/remove", post(passkeys::remove))
         .route(
             "/profile/mfa/recovery-codes",
             post(mfa::regenerate_recovery_codes),

@@ -73,6 +73,11 @@ pub struct PageContext {
     pub totp_setup: Option<second_factor_use_cases::TotpSetup>,
     /// Recovery codes just made, shown this once (on their page only).
     pub fresh_recovery_codes: Option<Vec<String>>,
+    /// Whether passkeys work here (`PUBLIC_URL` is a domain name).
+    pub passkeys_enabled: bool,
+    /// On the second sign-in page: the account's second factors (`totp`, `webauthn`,
+    /// `recovery_codes`).
+    pub second_factor_methods: Vec<String>,
 }
 
 /// Whether the mailed link `path` names still works; `None` for any other page.
@@ -125,6 +130,7 @@ pub async fn page_context(
         state.tokens.record_use(&current.signed_in.sid, ip).await;
     }
     let path = req.uri().path();
+    let mut second_factor_methods = Vec::new();
     match &current {
         None if is_protected(path) => {
             let here = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
@@ -140,9 +146,9 @@ pub async fn page_context(
         }
         None if path == second_factor::PATH => {
             // Only between the two steps of a sign-in.
-            match second_factor::is_pending(&session).await {
-                Ok(true) => {}
-                Ok(false) => return see_other("/signin"),
+            match second_factor::pending_methods(&session).await {
+                Ok(Some(methods)) => second_factor_methods = methods,
+                Ok(None) => return see_other("/signin"),
                 Err(error) => {
                     let error = crate::browser::sessions::SessionError::from(error);
                     return WebError::from(error).into_response();
@@ -240,6 +246,8 @@ pub async fn page_context(
         mfa: mfa_overview,
         totp_setup,
         fresh_recovery_codes,
+        passkeys_enabled: state.passkeys.enabled(),
+        second_factor_methods,
     });
 
     let mut res = next.run(req).await;

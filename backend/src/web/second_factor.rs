@@ -7,7 +7,7 @@
 //! first step passes), and the session holds no sign-in until the code checks out.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -19,7 +19,7 @@ use crate::accounts::{AccountError, SIGN_IN_EXPIRED};
 use crate::auth::sign_ins::Channel;
 use crate::browser::flash::Flash;
 use crate::client::Client;
-use crate::input::NON_FIELD_ERRORS;
+use crate::input::{Fields, NON_FIELD_ERRORS};
 use crate::mfa::challenge::{self, Challenge};
 use crate::state::AppState;
 
@@ -37,6 +37,9 @@ struct Pending {
     next: Option<String>,
     /// When the challenge expires, Unix seconds.
     expires_at: i64,
+    /// The account's second factors (`totp`, `webauthn`, `recovery_codes`), for the page.
+    #[serde(default)]
+    methods: Vec<String>,
 }
 
 /// After a first step that needs a second factor: a new session id, the challenge in the
@@ -51,6 +54,7 @@ pub async fn ask(
         token: challenge.token,
         next,
         expires_at: challenge.expires_at,
+        methods: challenge.methods.iter().map(|m| (*m).to_owned()).collect(),
     };
     let stored = async {
         session.cycle_id().await?;
@@ -63,10 +67,15 @@ pub async fn ask(
     see_other(PATH)
 }
 
-/// Whether this browser is between the two steps (the second page shows only then).
-pub async fn is_pending(session: &Session) -> Result<bool, tower_sessions::session::Error> {
+/// When this browser is between the two steps (the second page shows only then): the
+/// account's second factors (`totp`, `webauthn`, `recovery_codes`).
+pub async fn pending_methods(
+    session: &Session,
+) -> Result<Option<Vec<String>>, tower_sessions::session::Error> {
     let pending = session.get::<Pending>(KEY).await?;
-    Ok(pending.is_some_and(|p| p.expires_at > chrono::Utc::now().timestamp()))
+    Ok(pending
+        .filter(|p| p.expires_at > chrono::Utc::now().timestamp())
+        .map(|p| p.methods))
 }
 
 /// The sign-in page again, saying why.
@@ -149,4 +158,108 @@ pub async fn cancel(State(state): State<AppState>, session: Session) -> Response
         }
     }
     see_other("/signin")
+}
+
+const PASSKEY_KEY: &str = "second_factor_passkey";
+
+/// `POST /signin/second-factor/passkey/begin`: options for a passkey as the second factor
+/// (the account's passkeys).
+pub async fn begin_passkey(State(state): State<AppState>, session: Session) -> Response {
+    let pending = match session.get::<Pending>(KEY).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            return super::passkeys::refused(
+                FORM,
+                AccountError::invalid("mfa_token", SIGN_IN_EXPIRED),
+            )
+        }
+        Err(error) => return super::passkeys::trouble(error),
+    };
+    let fields = Fields::default().with("mfa_token", &pending.token);
+    match state
+        .second_step()
+        .begin_passkey(Channel::Browser, &fields)
+        .await
+    {
+        Ok((options, token)) => match session.insert(PASSKEY_KEY, token).await {
+            Ok(()) => axum::Json(options).into_response(),
+            Err(error) => super::passkeys::trouble(error),
+        },
+        Err(error) => super::passkeys::refused(FORM, error),
+    }
+}
+
+/// `POST /signin/second-factor/passkey/finish`: the browser's `credential`.
+pub async fn finish_passkey(
+    State(state): State<AppState>,
+    client: Client,
+    session: Session,
+    fields: Fields,
+) -> Response {
+    let (pending, ceremony) = match (
+        session.get::<Pending>(KEY).await,
+        session.remove::<String>(PASSKEY_KEY).await,
+    ) {
+        (Ok(Some(pending)), Ok(Some(ceremony))) => (pending, ceremony),
+        (Ok(Some(_)), Ok(None)) => {
+            return super::passkeys::refused(
+                FORM,
+                AccountError::invalid(
+                    "ceremony_token",
+                    crate::accounts::passkeys::CEREMONY_EXPIRED,
+                ),
+            )
+        }
+        (Ok(None), _) => {
+            return super::passkeys::refused(
+                FORM,
+                AccountError::invalid("mfa_token", SIGN_IN_EXPIRED),
+            )
+        }
+        (Err(error), _) | (_, Err(error)) => return super::passkeys::trouble(error),
+    };
+    let fields = fields
+        .with("mfa_token", &pending.token)
+        .with("ceremony_token", &ceremony);
+    let (user, pair) = match state
+        .second_step()
+        .complete_with_passkey(Channel::Browser, &client, &fields)
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(AccountError::Invalid(errors)) if errors.first("mfa_token").is_some() => {
+            let _ = session.remove::<Pending>(KEY).await;
+            let message = errors
+                .first("mfa_token")
+                .unwrap_or(SIGN_IN_EXPIRED)
+                .to_owned();
+            let mut res = super::passkeys::go(&state, "/signin", None);
+            let flash = Flash {
+                form: "signin".into(),
+                errors: [(NON_FIELD_ERRORS.to_owned(), vec![message])].into(),
+                ..Flash::default()
+            };
+            let browser = &state.browser;
+            res.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                browser.flash_key.set_cookie(&browser.cookies, &flash),
+            );
+            return res;
+        }
+        Err(error) => return super::passkeys::refused(FORM, error),
+    };
+    if let Err(error) = session.remove::<Pending>(KEY).await {
+        tracing::error!(%error, "second factor: session");
+    }
+    if let Err(error) = state
+        .browser
+        .sessions
+        .start(&session, user.id, pair, &client)
+        .await
+    {
+        return super::passkeys::trouble(error);
+    }
+    let destination = pending.next.unwrap_or_else(|| AFTER_SIGN_IN.to_owned());
+    let notice = accept_link_offer(&state, &session, &user, &client).await;
+    super::passkeys::go(&state, &destination, notice)
 }

@@ -17,6 +17,7 @@ mod jwt_abuse;
 mod lifecycle;
 mod metrics;
 mod mfa;
+mod passkeys;
 mod password_change;
 mod sessions;
 mod sign_ins;

@@ -301,7 +301,7 @@ async fn the_last_factor_goes_only_when_confirmed(app: TestApp) {
     let (_, overview) = status_and_json(app.get_with_token("/api/auth/mfa/", &access).await).await;
     assert_eq!(
         overview,
-        json!({"enabled": false, "totp": null, "recovery_codes": null})
+        json!({"enabled": false, "totp": null, "recovery_codes": null, "passkeys": []})
     );
     // Off: the password alone signs in again, and there are no codes to renew.
     assert_eq!(first_step_or_tokens(&app, "eve").await, "tokens");

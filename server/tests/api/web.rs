@@ -18,7 +18,7 @@ impl<'a> Browser<'a> {
     }
 
     /// A browser that believes the site is at `origin` (for an HTTPS `PUBLIC_URL`).
-    fn with_origin(app: &'a TestApp, origin: String) -> Browser<'a> {
+    pub(crate) fn with_origin(app: &'a TestApp, origin: String) -> Browser<'a> {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -49,6 +49,22 @@ impl<'a> Browser<'a> {
         let res = self.get(path).await;
         assert_eq!(res.status(), 200, "GET {path}");
         res.text().await.unwrap()
+    }
+
+    /// A `fetch()` from the page: JSON, same origin.
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.app.url(path))
+            .header("origin", &self.origin)
+            .header("sec-fetch-site", "same-origin")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
