@@ -2,21 +2,23 @@
 # Build:  docker build -t leptos-auth-starter .
 # Probes: GET /healthz (alive) and GET /readyz (database reachable).
 # Run:    docker run -p 3000:3000 -e APP_ENV=production -e PUBLIC_URL=https://... \
-#           -e JWT_SIGNING_KEY=... -e SESSION_SECRET=... -e EMAIL_URL=smtp://... \
+#           -e JWT_SIGNING_KEY=... -e SESSION_SECRET=... -e MFA_ENCRYPTION_KEY=... \
+#           -e EMAIL_URL=smtp://... \
 #           -v las-data:/data leptos-auth-starter
 
 FROM rust:1-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nodejs npm \
+ && apt-get install -y --no-install-recommends nodejs npm pkg-config libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# libssl-dev: webauthn-rs (passkeys) verifies signatures with OpenSSL.
 # scripts/setup adds the wasm32 target, cargo-leptos, wasm-bindgen and wasm-opt.
 RUN scripts/setup && scripts/build
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data --uid 10001 app \
  && mkdir -p /data && chown app /data

@@ -174,6 +174,7 @@ pub fn sign_ins() -> Vec<SignInRow> {
         let now = chrono::Utc::now().timestamp();
         let label = |method: &str| match method {
             "password" => "Password".to_owned(),
+            "passkey" => "Passkey".to_owned(),
             "registration" => "Sign-up".to_owned(),
             "unknown" => "Unknown".to_owned(),
             provider => context
@@ -381,6 +382,7 @@ pub fn describe_event(kind: &str, detail: Option<&str>, label: &dyn Fn(&str) -> 
     match kind {
         "signed_in" => match detail {
             "password" => "Signed in with a password".into(),
+            "passkey" => "Signed in with a passkey".into(),
             "registration" => "Signed up and signed in".into(),
             "" | "unknown" => "Signed in".into(),
             provider => format!("Signed in with {}", label(provider)),

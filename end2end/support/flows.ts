@@ -1,5 +1,6 @@
 // What a user does, as reusable steps. Each test signs up its own user, so tests run in
 // parallel without sharing state.
+import { createHmac } from "node:crypto";
 import { expect, type Page } from "@playwright/test";
 
 export const PASSWORD = "violet-tambourine-42";
@@ -50,4 +51,24 @@ export async function userDetails(page: Page, withToken: boolean): Promise<strin
   await page.getByRole("button", { name }).click();
   await expect(output).toHaveAttribute("data-count", String(before + 1));
   return (await output.textContent()) ?? "";
+}
+
+/// The code an authenticator app shows for `secret` (base32, as the set-up page prints it)
+/// at `at` (Unix seconds): RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps.
+export function totpCode(secret: string, at = Date.now() / 1000): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/\s+/g, "").toUpperCase()) {
+    const value = alphabet.indexOf(c);
+    if (value < 0) throw new Error(`not base32: ${c}`);
+    bits += value.toString(2).padStart(5, "0");
+  }
+  const key = Buffer.alloc(Math.floor(bits.length / 8));
+  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return code.toString().padStart(6, "0");
 }

@@ -46,7 +46,12 @@ async function waitUntilReady(url: string, server: ChildProcess, timeoutMs: numb
   throw new Error(`server did not become ready at ${url} within ${timeoutMs} ms`);
 }
 
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+/// `host`: the name the site is served under (`PUBLIC_URL`); `localhost` for passkeys,
+/// which browsers refuse on an IP address. The server listens on 127.0.0.1 either way.
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  { host = "127.0.0.1" }: { host?: string } = {},
+): Promise<RunningServer> {
   const binary =
     process.env.E2E_SERVER_BINARY || path.join(repoRoot, "target", "release", "server");
   const workDir = mkdtempSync(path.join(tmpdir(), "las-e2e-"));
@@ -55,7 +60,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   chmodSync(lonelyBinary, 0o755);
 
   const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
+  const baseURL = `http://${host}:${port}`;
   const logFile = path.join(workDir, "server.log");
   const log = openSync(logFile, "w");
   const env: Record<string, string> = {
@@ -72,7 +77,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   };
   const server = spawn(lonelyBinary, [], { cwd: workDir, env, stdio: ["ignore", log, log] });
 
-  await waitUntilReady(`${baseURL}/healthz`, server, 30_000);
+  await waitUntilReady(`http://127.0.0.1:${port}/healthz`, server, 30_000);
 
   const stop = async () => {
     server.kill("SIGTERM");

@@ -90,9 +90,8 @@ pub struct Settings {
 
     /// Key that encrypts authenticator-app secrets and keys recovery-code hashes. At least
     /// 32 bytes; required in production. In development a random key is generated once and
-    /// kept in <DATA_DIR>/mfa_encryption_key. Changing it switches off every authenticator
-    /// app and recovery code (their owners sign in with the password alone, then set up
-    /// again).
+    /// kept in <DATA_DIR>/mfa_encryption_key. Keep it: after a change no authenticator app
+    /// or recovery code works any more (their owners need `server reset-mfa`).
     #[arg(long, env = "MFA_ENCRYPTION_KEY", hide_env_values = true)]
     pub mfa_encryption_key: Option<String>,
 
