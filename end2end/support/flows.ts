@@ -25,7 +25,8 @@ export async function signUp(page: Page, username: string, email = "", base = ""
 export async function signIn(page: Page, login: string, password = PASSWORD) {
   await page.getByLabel("Username or email").fill(login);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  // Exact: "Sign in with a passkey" is a button too, where passkeys are on.
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 export async function signOut(page: Page) {

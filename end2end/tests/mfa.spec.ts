@@ -103,14 +103,39 @@ test.describe("passkeys", () => {
     expect(credentials[0].isResidentCredential).toBe(true);
     await signOut(page);
 
-    // No username, no password: the passkey says whose it is.
+    // Autofill (conditional mediation): the sign-in page asks at once, and the browser's
+    // passkey answers (Chromium's virtual authenticator needs no pick from the list).
+    await page.goto(`${base}/signin`);
+    await expect(page).toHaveURL(/\/profile$/);
+    await expect(page.getByTestId("profile-username")).toHaveText(name);
+    await expect(page.getByText("Signed in with a passkey").first()).toBeVisible();
+    await signOut(page);
+
+    // The button, in a browser without autofill: no username, no password, the passkey
+    // says whose it is.
+    await page.addInitScript(() => {
+      const pkc = window.PublicKeyCredential as unknown as {
+        isConditionalMediationAvailable: () => Promise<boolean>;
+      };
+      pkc.isConditionalMediationAvailable = async () => false;
+    });
     await page.goto(`${base}/signin`);
     const button = page.getByTestId("passkey-sign-in");
     await expect(button).toHaveAttribute("data-ready", "");
     await button.getByRole("button", { name: "Sign in with a passkey" }).click();
     await expect(page).toHaveURL(/\/profile$/);
     await expect(page.getByTestId("profile-username")).toHaveText(name);
-    await expect(page.getByText("Signed in with a passkey").first()).toBeVisible();
+    await signOut(page);
+
+    // The password, then the passkey as the second factor.
+    await page.goto(`${base}/signin`);
+    await signIn(page, name);
+    await expect(page).toHaveURL(/\/signin\/second-factor$/);
+    const second = page.getByTestId("passkey-second-factor");
+    await expect(second).toHaveAttribute("data-ready", "");
+    await second.getByRole("button", { name: "Use a passkey" }).click();
+    await expect(page).toHaveURL(/\/profile$/);
+    await expect(page.getByTestId("profile-username")).toHaveText(name);
   });
 
   test("without JavaScript there is no passkey button, and the password still works", async ({

@@ -190,10 +190,7 @@ pub async fn finish_registration(
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(WEBAUTHN);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(
-            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-             WHERE user_id = $1 ORDER BY id",
-        )
+        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;
@@ -204,27 +201,9 @@ pub async fn finish_registration(
             Ok(with_codes) => with_codes,
             Err(refusal) => return Ok(Err(AccountError::invalid(NON_FIELD_ERRORS, refusal.to_string()))),
         };
-        sqlx::query(
-            "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user.id)
-        .bind(WEBAUTHN)
-        .bind(&data)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        store::insert_factor!(&mut *tx, user.id, WEBAUTHN, &data, now)?;
         if with_codes {
-            sqlx::query(
-                "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(user.id)
-            .bind(RECOVERY_CODES)
-            .bind(&stored)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            store::insert_factor!(&mut *tx, user.id, RECOVERY_CODES, &stored, now)?;
         }
         insert_event!(&mut *tx, &added)?;
         if let Some(message) = &notice {
@@ -265,10 +244,7 @@ pub async fn remove(
         Event::new(Kind::SecondFactorRemoved, Some(user.id), Some(client)).detail(WEBAUTHN);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(
-            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-             WHERE user_id = $1 ORDER BY id",
-        )
+        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;

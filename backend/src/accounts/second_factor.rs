@@ -196,10 +196,7 @@ pub async fn activate_totp(
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(TOTP);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(
-            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-             WHERE user_id = $1 ORDER BY id",
-        )
+        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;
@@ -207,27 +204,9 @@ pub async fn activate_totp(
             Ok(with_codes) => with_codes,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        sqlx::query(
-            "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user.id)
-        .bind(TOTP)
-        .bind(&data)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        store::insert_factor!(&mut *tx, user.id, TOTP, &data, now)?;
         if with_codes {
-            sqlx::query(
-                "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(user.id)
-            .bind(RECOVERY_CODES)
-            .bind(&fresh_data)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            store::insert_factor!(&mut *tx, user.id, RECOVERY_CODES, &fresh_data, now)?;
         }
         insert_event!(&mut *tx, &added)?;
         if let Some(message) = &notice {
@@ -336,10 +315,7 @@ pub async fn remove_totp(
     let notice = notice(user, mail, change)?;
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(
-            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-             WHERE user_id = $1 ORDER BY id",
-        )
+        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;

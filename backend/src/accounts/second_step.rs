@@ -311,10 +311,7 @@ impl SecondStep<'_> {
             if spent != 1 {
                 return Ok(Ok(Checked::Expired));
             }
-            let rows: Vec<Authenticator> = sqlx::query_as(
-                "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-                 WHERE user_id = $1 ORDER BY id",
-            )
+            let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
             .bind(user.id)
             .fetch_all(&mut *tx)
             .await?;

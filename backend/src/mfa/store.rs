@@ -16,6 +16,29 @@ pub const RECOVERY_CODES: &str = "recovery_codes";
 /// See [`TOTP`].
 pub const WEBAUTHN: &str = "webauthn";
 
+/// Every row of account `$1`, oldest first (for a use case's own transaction too).
+pub const SELECT_OF_USER: &str = "SELECT id, type, data, created_at, last_used_at \
+     FROM mfa_authenticators WHERE user_id = $1 ORDER BY id";
+
+/// Adds a row through `$executor` (a transaction, inside `with_db_write!`): account
+/// `$user_id`, type `$kind`, `data` `$data`, created `$now`. Evaluates to
+/// `Result<_, sqlx::Error>`.
+macro_rules! insert_factor {
+    ($executor:expr, $user_id:expr, $kind:expr, $data:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO mfa_authenticators (user_id, type, data, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind($user_id)
+        .bind($kind)
+        .bind($data)
+        .bind($now)
+        .execute($executor)
+        .await
+    };
+}
+pub(crate) use insert_factor;
+
 /// One row.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Authenticator {
@@ -79,23 +102,9 @@ pub fn factors(rows: &[Authenticator]) -> Factors {
 /// Every row of `user_id`, oldest first.
 pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Authenticator>, DbError> {
     Ok(with_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT id, type, data, created_at, last_used_at FROM mfa_authenticators \
-             WHERE user_id = $1 ORDER BY id",
-        )
+        sqlx::query_as(SELECT_OF_USER)
         .bind(user_id)
         .fetch_all(pool)
         .await
     })?)
-}
-
-/// Whether `user_id` has any second factor (sign-in then asks for one).
-pub async fn enabled(db: &Db, user_id: i64) -> Result<bool, DbError> {
-    let row: Option<(i64,)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id FROM mfa_authenticators WHERE user_id = $1 LIMIT 1")
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row.is_some())
 }
