@@ -165,6 +165,7 @@ impl AppState {
             passkeys: &self.passkeys,
             tokens: &self.tokens,
             limits: &self.rate_limits,
+            verification: self.config.email_verification,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::auth::rate_limit::RateLimits;
 use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
 use crate::client::Client;
+use crate::config::EmailVerification;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
 use crate::mail::outbox::enqueue_in;
@@ -190,6 +191,12 @@ pub async fn finish_registration(
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(WEBAUTHN);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
+        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
+        // has one writer anyway), so the policy sees what the others did.
+        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
@@ -244,6 +251,12 @@ pub async fn remove(
         Event::new(Kind::SecondFactorRemoved, Some(user.id), Some(client)).detail(WEBAUTHN);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
+        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
+        // has one writer anyway), so the policy sees what the others did.
+        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
@@ -288,9 +301,17 @@ pub async fn remove(
 /// (no allowed credentials: the browser offers the passkeys it has for this site) and the
 /// ceremony's token.
 ///
-/// Errors: [`AccountError::Invalid`] ([`PASSKEYS_OFF`]), [`AccountError::Internal`].
-pub async fn begin_sign_in(db: &Db, passkeys: &Passkeys) -> Result<(Value, String), AccountError> {
+/// Errors: [`AccountError::Invalid`] ([`PASSKEYS_OFF`]), [`AccountError::RateLimited`],
+/// [`AccountError::Internal`].
+pub async fn begin_sign_in(
+    db: &Db,
+    passkeys: &Passkeys,
+    limits: &RateLimits,
+    client: &Client,
+) -> Result<(Value, String), AccountError> {
     let webauthn = webauthn(passkeys)?;
+    // Each begin writes a row: the sign-in budget of the client's address bounds them.
+    limits.login_ip(client.ip).await?;
     let (options, state) = webauthn
         .start_discoverable_authentication()
         .map_err(internal)?;
@@ -315,6 +336,9 @@ pub struct PasskeySignIn<'a> {
     pub tokens: &'a Tokens,
     /// Sign-in attempts per client address.
     pub limits: &'a RateLimits,
+    /// `ACCOUNT_EMAIL_VERIFICATION`: under `mandatory`, an unconfirmed address cannot sign
+    /// in with a passkey either.
+    pub verification: EmailVerification,
 }
 
 impl PasskeySignIn<'_> {
@@ -377,6 +401,15 @@ impl PasskeySignIn<'_> {
             };
         data.passkey.update_credential(&result);
         record_use(self.db, row, &data, now).await?;
+        if self.verification == EmailVerification::Mandatory
+            && user.email.is_some()
+            && !user.email_verified
+        {
+            return Err(AccountError::invalid(
+                NON_FIELD_ERRORS,
+                super::email_address::NOT_VERIFIED,
+            ));
+        }
         let origin = SignInOrigin::new("passkey", channel, client);
         let pair = start_sign_in(self.db, self.tokens, &user, &origin, None).await?;
         Ok((user, pair))

@@ -196,6 +196,12 @@ pub async fn activate_totp(
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(TOTP);
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
+        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
+        // has one writer anyway), so the policy sees what the others did.
+        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)
@@ -315,6 +321,12 @@ pub async fn remove_totp(
     let notice = notice(user, mail, change)?;
     let outcome = with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
+        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
+        // has one writer anyway), so the policy sees what the others did.
+        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
         .bind(user.id)
         .fetch_all(&mut *tx)

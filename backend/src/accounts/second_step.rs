@@ -139,18 +139,12 @@ impl SecondStep<'_> {
             .await?
             .filter(|u| u.is_active)
             .ok_or_else(expired)?;
+        let attempt = challenge::count_attempt(self.db, &token, now)
+            .await?
+            .ok_or_else(expired)?;
         match self.check(&user, &token, &code, now, client).await? {
             Checked::Expired => Err(expired()),
-            Checked::Wrong => {
-                let event = Event::new(Kind::SignInFailed, Some(user.id), Some(client))
-                    .detail("second_factor");
-                audit::record(self.db, &event).await?;
-                if challenge::wrong_code(self.db, &token).await? {
-                    Err(AccountError::invalid("code", WRONG_CODE))
-                } else {
-                    Err(AccountError::invalid("mfa_token", TOO_MANY_CODES))
-                }
-            }
+            Checked::Wrong => Err(self.wrong(&user, &token, attempt, client, "code").await?),
             Checked::Passed(used) => {
                 let origin = SignInOrigin::new(pending.method, channel, client);
                 let pair = start_sign_in(self.db, self.tokens, &user, &origin, None).await?;
@@ -255,33 +249,57 @@ impl SecondStep<'_> {
         )
         .await?
         .ok_or_else(|| AccountError::invalid("ceremony_token", CEREMONY_EXPIRED))?;
-        let result = match webauthn.finish_passkey_authentication(&answer, &state) {
-            Ok(result) => result,
-            Err(error) => {
-                tracing::info!(%error, user_id = user.id, "passkey as second factor refused");
-                let event = Event::new(Kind::SignInFailed, Some(user.id), Some(client))
-                    .detail("second_factor");
-                audit::record(self.db, &event).await?;
-                if challenge::wrong_code(self.db, &token).await? {
-                    return Err(AccountError::invalid("credential", NOT_VERIFIED));
-                }
-                return Err(AccountError::invalid("mfa_token", TOO_MANY_CODES));
-            }
+        let attempt = challenge::count_attempt(self.db, &token, now)
+            .await?
+            .ok_or_else(|| AccountError::invalid("mfa_token", SIGN_IN_EXPIRED))?;
+        let verified = webauthn.finish_passkey_authentication(&answer, &state);
+        // The passkey must still be the account's: one removed since the ceremony began
+        // proves nothing.
+        let rows = store::of_user(self.db, user.id).await?;
+        let found = verified.as_ref().ok().and_then(|result| {
+            super::passkeys::registered(&rows)
+                .into_iter()
+                .find(|(_, d)| d.passkey.cred_id() == result.cred_id())
+        });
+        let (Ok(result), Some((row, mut data))) = (verified, found) else {
+            tracing::info!(user_id = user.id, "passkey as second factor refused");
+            return Err(self
+                .wrong(&user, &token, attempt, client, "credential")
+                .await?);
         };
         if !challenge::spend(self.db, &token, now).await? {
             return Err(AccountError::invalid("mfa_token", SIGN_IN_EXPIRED));
         }
-        let rows = store::of_user(self.db, user.id).await?;
-        if let Some((row, mut data)) = super::passkeys::registered(&rows)
-            .into_iter()
-            .find(|(_, d)| d.passkey.cred_id() == result.cred_id())
-        {
-            data.passkey.update_credential(&result);
-            super::passkeys::record_use(self.db, row, &data, now).await?;
-        }
+        data.passkey.update_credential(&result);
+        super::passkeys::record_use(self.db, row, &data, now).await?;
         let origin = SignInOrigin::new(pending.method, channel, client);
         let pair = start_sign_in(self.db, self.tokens, &user, &origin, None).await?;
         Ok((user, pair))
+    }
+
+    /// A wrong code (or passkey answer, `field`: `credential`) on attempt `attempt`: recorded,
+    /// and the last one allowed ends the challenge.
+    async fn wrong(
+        &self,
+        user: &User,
+        token: &str,
+        attempt: i64,
+        client: &Client,
+        field: &str,
+    ) -> Result<AccountError, AccountError> {
+        let event =
+            Event::new(Kind::SignInFailed, Some(user.id), Some(client)).detail("second_factor");
+        audit::record(self.db, &event).await?;
+        if attempt >= challenge::MAX_ATTEMPTS {
+            challenge::cancel(self.db, token).await?;
+            return Ok(AccountError::invalid("mfa_token", TOO_MANY_CODES));
+        }
+        let message = if field == "code" {
+            WRONG_CODE
+        } else {
+            super::passkeys::NOT_VERIFIED
+        };
+        Ok(AccountError::invalid(field, message))
     }
 
     async fn check(

@@ -117,6 +117,11 @@ async fn sign_in(
     client: &Client,
     profile: &ExternalProfile,
 ) -> Result<Json<LoginOutcome>, ApiError> {
+    // The provider's word on a second factor counts only for an identity linked before
+    // this sign-in (by the account's owner), never for one linked by it.
+    let already_linked = identities::owner(&state.db, PROVIDER, &profile.subject)
+        .await?
+        .is_some();
     let user =
         match identities::resolve(&state.db, PROVIDER, "Google", profile, None, client).await? {
             Resolution::SignIn(user) | Resolution::Linked(user) => user,
@@ -128,8 +133,8 @@ async fn sign_in(
             }
             Resolution::Refused(message) => return Err(refused(message)),
         };
-    let origin =
-        SignInOrigin::new(PROVIDER, Channel::Api, client).with_provider_mfa(profile.mfa_asserted);
+    let origin = SignInOrigin::new(PROVIDER, Channel::Api, client)
+        .with_provider_mfa(profile.mfa_asserted && already_linked);
     let step = accounts::begin_sign_in(&state.db, &state.tokens, &user, &origin, None).await?;
     Ok(Json(super::mfa::login_outcome(step, &user)))
 }

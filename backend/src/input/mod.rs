@@ -176,19 +176,22 @@ impl Fields {
 
     /// Reads optional field `name` as DRF's `BooleanField(required=False)`: absent is
     /// `false`; `true`/`false`, `1`/`0` and the words DRF accepts (`yes`, `on`, `t`, ... in
-    /// any case; what an HTML checkbox sends) as themselves; anything else is recorded in
+    /// any case; what an HTML checkbox sends) as themselves; `null` and `""` as `false`;
+    /// anything else is recorded in
     /// `errors` ("Must be a valid boolean.") and gives `false`.
     pub fn boolean(&self, name: &str, errors: &mut FieldErrors) -> bool {
         let word = match self.0.get(name) {
             None => return false,
             Some(Value::Bool(b)) => return *b,
+            Some(Value::Null) => return false,
             Some(Value::Number(n)) => n.to_string(),
             Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
             Some(_) => String::new(),
         };
         match word.as_str() {
             "true" | "t" | "yes" | "y" | "on" | "1" => true,
-            "false" | "f" | "no" | "n" | "off" | "0" => false,
+            // An empty form value, or JSON's null as a form sends it: not said, so no.
+            "false" | "f" | "no" | "n" | "off" | "0" | "" | "null" => false,
             _ => {
                 errors.add(name, "Must be a valid boolean.");
                 false

@@ -3,9 +3,10 @@
 //! its server-side session, an API client gets it as `mfa_token`); the database keeps its
 //! SHA-256 only, with how the first step went.
 //!
-//! A challenge lives [`LIFETIME_SECS`], allows [`MAX_ATTEMPTS`] wrong codes and is spent by
-//! the right one (single use, even under racing requests: the row is deleted and only the
-//! request that deleted it goes on). It grants nothing else: no token, no session.
+//! A challenge lives [`LIFETIME_SECS`], takes at most [`MAX_ATTEMPTS`] codes (each counted
+//! before it is checked; a wrong last one ends it) and is spent by the right one (single
+//! use, even under racing requests: the row is deleted and only the request that deleted it
+//! goes on). It grants nothing else: no token, no session.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,7 +18,7 @@ use crate::db::{with_db, with_db_write, Db, DbError};
 
 /// How long the second step may take, in seconds.
 pub const LIFETIME_SECS: i64 = 300;
-/// Wrong codes allowed per challenge; the next wrong one ends it (start over).
+/// Codes a challenge takes; when the last of them is wrong, it ends (start over).
 pub const MAX_ATTEMPTS: i64 = 5;
 
 /// A challenge just made: the token to hand over, once.
@@ -112,34 +113,23 @@ pub async fn find(db: &Db, token: &str, now: i64) -> Result<Option<Pending>, DbE
     }))
 }
 
-/// Counts a wrong code against `token`; `false` when that was one too many and the
-/// challenge is gone (or it was gone already).
-pub async fn wrong_code(db: &Db, token: &str) -> Result<bool, DbError> {
-    let id = id_of(token);
-    let left: Option<(i64,)> = with_db_write!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let row: Option<(i64,)> = sqlx::query_as(
-            "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1 \
+/// Counts an attempt on `token` before its code is checked, so racing requests cannot
+/// test more than [`MAX_ATTEMPTS`] codes between them: `Some(n)` (this is the n-th
+/// attempt), `None` when the challenge is gone, expired or has had its attempts.
+pub async fn count_attempt(db: &Db, token: &str, now: i64) -> Result<Option<i64>, DbError> {
+    let row: Option<(i64,)> = with_db_write!(db, pool => {
+        sqlx::query_as(
+            "UPDATE mfa_challenges SET attempts = attempts + 1 \
+             WHERE id = $1 AND expires_at > $2 AND attempts < $3 \
              RETURNING CAST(attempts AS BIGINT)",
         )
-        .bind(&id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = match row {
-            Some((attempts,)) if attempts >= MAX_ATTEMPTS => {
-                sqlx::query("DELETE FROM mfa_challenges WHERE id = $1")
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                None
-            }
-            other => other,
-        };
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(row)
-    }
-    .await)?;
-    Ok(left.is_some())
+        .bind(id_of(token))
+        .bind(now)
+        .bind(MAX_ATTEMPTS)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(|(n,)| n))
 }
 
 /// Spends `token`: `true` for the one caller that deleted the live row.

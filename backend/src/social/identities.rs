@@ -188,7 +188,15 @@ pub async fn resolve(
             // be an attacker's pre-registration, so it still needs the password.
             // Staff accounts always need the password: their address alone is too much
             // to stake on every configured provider's idea of "verified".
-            if user.email_verified && user.is_active && !user.is_staff && !user.is_superuser {
+            // Nor an account with a second factor: a link made now would let the provider
+            // vouch for that factor next time (`amr`); its owner links from the profile.
+            let has_mfa = !crate::mfa::store::of_user(db, user.id).await?.is_empty();
+            if user.email_verified
+                && user.is_active
+                && !user.is_staff
+                && !user.is_superuser
+                && !has_mfa
+            {
                 if !link(db, user.id, provider, profile, client).await? {
                     return Ok(Resolution::Refused(format!(
                         "Another {label} account is already linked to this user."

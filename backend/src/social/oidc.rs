@@ -112,8 +112,8 @@ pub struct IdClaims {
     /// A string or a list (jsonwebtoken has checked that it names us).
     aud: serde_json::Value,
     /// Authentication Method References (RFC 8176): how the person signed in at the
-    /// provider.
-    #[serde(default)]
+    /// provider. A list; a lone string is taken as a list of one.
+    #[serde(default, deserialize_with = "one_or_many")]
     amr: Vec<String>,
 }
 
@@ -126,6 +126,22 @@ impl IdClaims {
             ..self.person.into_profile()
         }
     }
+}
+
+/// A list of strings, or one string (anything else: none).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum M {
+        Many(Vec<String>),
+        One(String),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<M>::deserialize(d)? {
+        Some(M::Many(list)) => list,
+        Some(M::One(one)) => vec![one],
+        Some(M::Other(_)) | None => Vec::new(),
+    })
 }
 
 /// Some providers send `"email_verified": "true"`.

@@ -200,8 +200,14 @@ pub async fn remove(
 
 /// `POST /signin/passkey/begin`: options for a passkey sign-in (any of this site's passkeys
 /// the browser has).
-pub async fn begin_sign_in(State(state): State<AppState>, session: Session) -> Response {
-    match passkeys::begin_sign_in(&state.db, &state.passkeys).await {
+pub async fn begin_sign_in(
+    State(state): State<AppState>,
+    client: Client,
+    session: Session,
+) -> Response {
+    let begun =
+        passkeys::begin_sign_in(&state.db, &state.passkeys, &state.rate_limits, &client).await;
+    match begun {
         Ok((options, token)) => match session.insert(SIGN_IN_KEY, token).await {
             Ok(()) => Json(options).into_response(),
             Err(error) => trouble(error),

@@ -230,6 +230,12 @@ pub async fn callback(
     if let Some((user_id, sid)) = &pending.reauth {
         return confirm_identity(&state, &provider_id, &label, &profile, *user_id, sid).await;
     }
+    // The provider's word on a second factor counts only for an identity linked before
+    // this sign-in (by the account's owner), never for one linked by it.
+    let already_linked = matches!(
+        identities::owner(&state.db, &provider_id, &profile.subject).await,
+        Ok(Some(_))
+    );
     let resolution = identities::resolve(
         &state.db,
         &provider_id,
@@ -242,7 +248,7 @@ pub async fn callback(
     match resolution {
         Ok(Resolution::SignIn(user)) => {
             let origin = SignInOrigin::new(provider_id, Channel::Browser, &client)
-                .with_provider_mfa(profile.mfa_asserted);
+                .with_provider_mfa(profile.mfa_asserted && already_linked);
             sign_in(&state, &session, &user, &origin, pending.next).await
         }
         Ok(Resolution::Linked(_)) => see_other_with(

@@ -38,6 +38,8 @@ pub enum Mint {
     RotatedKey,
     /// A good token whose email the provider has not verified.
     UnverifiedEmail,
+    /// A good token saying the person passed a second factor at the provider (`amr`).
+    WithMfa,
 }
 
 #[derive(Clone)]
@@ -196,6 +198,7 @@ fn mint_token(
     match mint {
         Mint::WrongNonce => claims["nonce"] = json!("not-the-nonce"),
         Mint::UnverifiedEmail => claims["email_verified"] = json!(false),
+        Mint::WithMfa => claims["amr"] = json!(["pwd", "mfa"]),
         Mint::WrongAudience => claims["aud"] = json!("someone-else"),
         Mint::WrongIssuer => claims["iss"] = json!("https://evil.example"),
         Mint::Expired => {

@@ -17,7 +17,7 @@ on_both_databases!(
     browser_set_up_from_the_profile,
 );
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     chrono::Utc::now().timestamp() as u64
 }
 
@@ -35,7 +35,11 @@ async fn post_bearer(app: &TestApp, path: &str, token: &str, body: &Value) -> (u
 
 /// Registers `username` and switches an authenticator app on through the API; returns the
 /// secret, the recovery codes and the access token.
-async fn enrolled(app: &TestApp, username: &str, email: &str) -> (Vec<u8>, Vec<String>, String) {
+pub(crate) async fn enrolled(
+    app: &TestApp,
+    username: &str,
+    email: &str,
+) -> (Vec<u8>, Vec<String>, String) {
     let login = app.register(username, email).await;
     let access = login["access"].as_str().unwrap().to_owned();
     // Just signed in: no password needed for this sensitive action.
@@ -504,4 +508,34 @@ async fn the_reset_mfa_command_lets_the_owner_in_with_the_password() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn racing_codes_cannot_test_more_than_five() {
+    let app = TestApp::spawn(Engine::Postgres).await;
+    enrolled(&app, "jo", "").await;
+    let mfa_token = first_step(&app, "jo").await;
+    let guesses = (0..12).map(|i| {
+        let code = format!("{:06}", 100_000 + i);
+        let token = mfa_token.clone();
+        let app = &app;
+        async move { second_step(app, &token, &code).await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|(status, body)| {
+            *status == 400
+                && (body.get("code").is_some()
+                    || body["mfa_token"][0] == "Too many incorrect codes. Sign in again.")
+        })
+        .count();
+    assert!(
+        answers.iter().all(|(status, _)| *status == 400),
+        "{answers:?}"
+    );
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} codes were checked: {answers:?}"
+    );
 }

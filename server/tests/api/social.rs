@@ -743,3 +743,101 @@ async fn api_google_accepts_an_authorization_code() {
         .await;
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn a_second_factor_is_asked_after_social_sign_in_unless_the_linked_provider_vouches() {
+    let (app, idp) = app_with_idp().await;
+    // An account made by the provider, with an authenticator app switched on.
+    let browser = Browser::new(&app);
+    let started = start(&browser, "/auth/idp/start").await;
+    let res = finish(
+        &browser,
+        &idp,
+        &started,
+        "m1",
+        "sub-mo",
+        "mo@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/profile");
+    see_other(
+        &browser.post_form("/profile/mfa/totp/setup", &[]).await,
+        "/profile/mfa/totp",
+    );
+    let page = browser.page("/profile/mfa/totp").await;
+    let at = page.find("data-testid=\"totp-secret\"").unwrap();
+    let at = at + page[at..].find('>').unwrap() + 1;
+    let secret =
+        backend::mfa::totp::secret_from_text(&page[at..at + page[at..].find('<').unwrap()])
+            .unwrap();
+    let code = backend::mfa::totp::code_at(&secret, crate::mfa::now());
+    see_other(
+        &browser
+            .post_form("/profile/mfa/totp/activate", &[("code", &code)])
+            .await,
+        "/profile/mfa/recovery-codes",
+    );
+
+    // The provider alone is not enough now...
+    let again = Browser::new(&app);
+    let started = start(&again, "/auth/idp/start").await;
+    let res = finish(
+        &again,
+        &idp,
+        &started,
+        "m2",
+        "sub-mo",
+        "mo@example.com",
+        Mint::Good,
+    )
+    .await;
+    see_other(&res, "/signin/second-factor");
+    assert_eq!(signed_in_as(&again).await, None);
+    // ...unless it says the person passed a second factor there (`amr`).
+    let vouched = Browser::new(&app);
+    let started = start(&vouched, "/auth/idp/start").await;
+    let res = finish(
+        &vouched,
+        &idp,
+        &started,
+        "m3",
+        "sub-mo",
+        "mo@example.com",
+        Mint::WithMfa,
+    )
+    .await;
+    see_other(&res, "/profile");
+    assert!(signed_in_as(&vouched).await.is_some());
+
+    // A provider account that merely shares a verified address with an account that has a
+    // second factor is not linked to it, whatever it vouches for.
+    let (_, _, _) = crate::mfa::enrolled(&app, "nan", "nan@example.com").await;
+    app.execute(
+        "UPDATE users SET email_verified = TRUE WHERE username = 'nan' AND id > $1",
+        0,
+    )
+    .await;
+    let stranger = Browser::new(&app);
+    let started = start(&stranger, "/auth/idp/start").await;
+    let res = finish(
+        &stranger,
+        &idp,
+        &started,
+        "m4",
+        "sub-evil",
+        "nan@example.com",
+        Mint::WithMfa,
+    )
+    .await;
+    // The sign-in page, asking for the account's password: no link, no second step.
+    see_other(&res, "/signin");
+    assert_eq!(signed_in_as(&stranger).await, None);
+    let sql = "SELECT COUNT(*) FROM identities WHERE subject = 'sub-evil'";
+    let (linked,): (i64,) = match &app.state.db {
+        backend::Db::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_one(pool).await,
+        backend::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await,
+    }
+    .unwrap();
+    assert_eq!(linked, 0);
+}
