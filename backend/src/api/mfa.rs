@@ -32,8 +32,8 @@ pub struct MfaRequiredBody {
     /// Seconds the token stays valid (300).
     pub expires_in: i64,
     /// The account's second factors: `totp` (six digits from the authenticator app as
-    /// `code`), `webauthn` (a passkey: the web sign-in page only, for now) and
-    /// `recovery_codes` (one of the account's recovery codes as `code`).
+    /// `code`), `webauthn` (a passkey: `mfa/authenticate/passkey/begin/`, then its
+    /// `credential`) and `recovery_codes` (one of the account's recovery codes as `code`).
     pub methods: Vec<String>,
 }
 
@@ -61,17 +61,25 @@ pub fn login_outcome(step: SignInStep, user: &User) -> LoginOutcome {
 }
 
 /// `POST /api/auth/mfa/authenticate/`: `mfa_token` and `code` (an app code or a recovery
-/// code); the usual login body.
+/// code), or `mfa_token`, `ceremony_token` and a passkey's `credential`; the usual login
+/// body.
 pub async fn authenticate(
     State(state): State<AppState>,
     client: Client,
     _caller: MaybeUser,
     fields: Fields,
 ) -> Result<Json<LoginBody>, ApiError> {
-    let (user, pair) = state
-        .second_step()
-        .complete_sign_in(Channel::Api, &client, &fields)
-        .await?;
+    // A passkey's answer, or a code.
+    let second_step = state.second_step();
+    let (user, pair) = if fields.json("credential").is_some() {
+        second_step
+            .complete_with_passkey(Channel::Api, &client, &fields)
+            .await?
+    } else {
+        second_step
+            .complete_sign_in(Channel::Api, &client, &fields)
+            .await?
+    };
     Ok(Json(LoginBody::new(pair, &user)))
 }
 

@@ -15,6 +15,7 @@ mod logout;
 mod methods;
 mod mfa;
 mod openapi;
+mod passkeys;
 mod password;
 mod register;
 mod sessions;
@@ -152,6 +153,36 @@ fn endpoints() -> Vec<Endpoint> {
             "Second Factor Sign-in",
             POST,
             post(mfa::authenticate),
+        ),
+        only(
+            "/api/auth/mfa/authenticate/passkey/begin/",
+            "Second Factor Passkey",
+            POST,
+            post(passkeys::begin_second_factor),
+        ),
+        only(
+            "/api/auth/mfa/passkeys/begin/",
+            "Passkey Registration",
+            POST,
+            post(passkeys::begin_registration),
+        ),
+        only(
+            "/api/auth/mfa/passkeys/finish/",
+            "Passkey Registration Finish",
+            POST,
+            post(passkeys::finish_registration),
+        ),
+        only(
+            "/api/auth/passkey/login/begin/",
+            "Passkey Login",
+            POST,
+            post(passkeys::begin_sign_in),
+        ),
+        only(
+            "/api/auth/passkey/login/finish/",
+            "Passkey Login Finish",
+            POST,
+            post(passkeys::finish_sign_in),
         ),
         only(
             "/api/auth/mfa/totp/setup/",

@@ -634,10 +634,127 @@ pub struct MfaAuthenticateRequest {
     #[schema(schema_with = required_text)]
     mfa_token: String,
     /// Six digits from the authenticator app, or a recovery code (case, spaces and dashes
-    /// do not matter); 64 characters at most.
+    /// do not matter); 64 characters at most. Not with a passkey.
     #[schema(schema_with = code)]
-    code: String,
+    code: Option<String>,
+    /// With a passkey: from `mfa/authenticate/passkey/begin/`.
+    #[schema(schema_with = required_text)]
+    ceremony_token: Option<String>,
+    /// With a passkey: the browser's answer, `PublicKeyCredential.toJSON()`.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
+
+/// `POST /api/auth/mfa/authenticate/passkey/begin/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct MfaPasskeyBeginRequest {
+    /// From the `mfa_required` answer.
+    #[schema(schema_with = required_text)]
+    mfa_token: String,
+}
+
+/// `POST /api/auth/mfa/passkeys/finish/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct PasskeyFinishRequest {
+    /// From `begin/`.
+    #[schema(schema_with = required_text)]
+    ceremony_token: String,
+    /// Its owner's name for it; 64 characters at most.
+    #[schema(schema_with = required_text)]
+    name: String,
+    /// The browser's answer, `PublicKeyCredential.toJSON()`.
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+/// `POST /api/auth/passkey/login/finish/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the handler reads `Fields`.
+pub struct PasskeyLoginRequest {
+    /// From `begin/`.
+    #[schema(schema_with = required_text)]
+    ceremony_token: String,
+    /// The browser's answer, `PublicKeyCredential.toJSON()`.
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+#[utoipa::path(post, path = "/api/auth/mfa/authenticate/passkey/begin/", tag = "two-factor",
+    request_body(content(
+        (MfaPasskeyBeginRequest = "application/json"),
+        (MfaPasskeyBeginRequest = "application/x-www-form-urlencoded"),
+        (MfaPasskeyBeginRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get()`, allowing the account's passkeys", body = super::passkeys::CeremonyBody),
+        (status = 400, description = "`mfa_token` expired or unknown; the account has no passkey; passkeys are off here", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+    ))]
+#[allow(dead_code)]
+fn mfa_passkey_begin() {}
+
+#[utoipa::path(post, path = "/api/auth/mfa/passkeys/begin/", tag = "two-factor",
+    request_body(content(
+        (ConfirmRequest = "application/json"),
+        (ConfirmRequest = "application/x-www-form-urlencoded"),
+        (ConfirmRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.create()` (a discoverable credential)", body = super::passkeys::CeremonyBody),
+        (status = 400, description = "A wrong `password`; passkeys are off here", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        (status = 403, description = "`reauthentication_required`", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many password attempts on this account", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn passkey_register_begin() {}
+
+#[utoipa::path(post, path = "/api/auth/mfa/passkeys/finish/", tag = "two-factor",
+    request_body(content(
+        (PasskeyFinishRequest = "application/json"),
+        (PasskeyFinishRequest = "application/x-www-form-urlencoded"),
+        (PasskeyFinishRequest = "multipart/form-data")
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Added; the first second factor brings `recovery_codes`, shown this once", body = super::mfa::MfaChangedBody),
+        (status = 400, description = "`ceremony_token` expired or not the caller's; `credential` does not verify or is registered already; `name` missing or too long", body = FieldErrorsBody),
+        (status = 401, description = "No or a refused Bearer token", body = DetailBody),
+        BodyErrors,
+    ))]
+#[allow(dead_code)]
+fn passkey_register_finish() {}
+
+#[utoipa::path(post, path = "/api/auth/passkey/login/begin/", tag = "auth",
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get()` (no credentials named: the browser offers its passkeys for this site)", body = super::passkeys::CeremonyBody),
+        (status = 400, description = "Passkeys are off here", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        (status = 429, description = "Too many sign-in attempts from this address", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn passkey_login_begin() {}
+
+#[utoipa::path(post, path = "/api/auth/passkey/login/finish/", tag = "auth",
+    request_body(content(
+        (PasskeyLoginRequest = "application/json"),
+        (PasskeyLoginRequest = "application/x-www-form-urlencoded"),
+        (PasskeyLoginRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Signed in (a passkey is two factors in one)", body = LoginBody),
+        (status = 400, description = "`ceremony_token` expired or spent; `credential` unknown or does not verify; under mandatory verification an unconfirmed address", body = FieldErrorsBody),
+        (status = 401, description = "An invalid `Authorization: Bearer` header", body = DetailBody),
+        BodyErrors,
+        (status = 429, description = "Too many sign-in attempts from this address", body = MessageBody),
+    ))]
+#[allow(dead_code)]
+fn passkey_login_finish() {}
 
 /// A code: not blank, 64 characters at most.
 fn code() -> RefOr<Schema> {
@@ -819,7 +936,7 @@ fn openapi_json() {}
         title = "leptos-auth-starter REST API",
         description = "dj-rest-auth + simplejwt compatible authentication API. Every route, body and message is explained in docs/api.md.",
     ),
-    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, mfa_authenticate, mfa_overview, mfa_totp_setup, mfa_totp_activate, mfa_totp_deactivate, mfa_passkey_remove, mfa_recovery_codes, verify, refresh, jwks, protected, openapi_json),
+    paths(register, login, google, logout, user_get, user_put, user_patch, user_delete, user_export, password_change, password_reset, password_reset_confirm, verify_email, resend_email, sessions_list, session_end, sessions_revoke_others, events_list, mfa_authenticate, mfa_passkey_begin, mfa_overview, passkey_register_begin, passkey_register_finish, passkey_login_begin, passkey_login_finish, mfa_totp_setup, mfa_totp_activate, mfa_totp_deactivate, mfa_passkey_remove, mfa_recovery_codes, verify, refresh, jwks, protected, openapi_json),
     components(schemas(OptionsBody, DetailBody)),
     modifiers(&BearerAuth),
     tags(
@@ -908,6 +1025,7 @@ pub fn document() -> serde_json::Value {
                     "/api/auth/mfa/totp/setup/"
                         | "/api/auth/mfa/totp/deactivate/"
                         | "/api/auth/mfa/recovery-codes/"
+                        | "/api/auth/mfa/passkeys/begin/"
                 )
                 || (path == "/api/auth/user/" && matches!(method.as_str(), "patch" | "delete"));
             body["required"] = json!(!optional);

@@ -234,3 +234,122 @@ async fn passkeys_are_off_on_an_ip_address(app: TestApp) {
         "Passkeys are not available on this server."
     );
 }
+
+async fn post_bearer(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    json_of(
+        app.client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+mod api_on_localhost {
+    #[tokio::test]
+    async fn api_clients_add_a_passkey_and_sign_in_with_it() {
+        super::api_clients_add_a_passkey_and_sign_in_with_it(
+            super::spawn(super::Engine::Sqlite).await,
+        )
+        .await
+    }
+}
+
+async fn api_clients_add_a_passkey_and_sign_in_with_it(app: TestApp) {
+    let mut authenticator = SoftPasskey::new(true);
+    let login = app.register("rae", "").await;
+    let access = login["access"].as_str().unwrap();
+    let (status, begun) =
+        post_bearer(&app, "/api/auth/mfa/passkeys/begin/", access, &json!({})).await;
+    assert_eq!(status, 200, "{begun}");
+    assert_eq!(begun["expires_in"], 300);
+    let handle = begun["options"]["publicKey"]["user"]["id"].clone();
+    let mut creation: CreationChallengeResponse =
+        serde_json::from_value(begun["options"].clone()).unwrap();
+    if let Some(selection) = creation.public_key.authenticator_selection.as_mut() {
+        selection.require_resident_key = false;
+        selection.resident_key = None;
+    }
+    let credential = authenticator.do_registration(origin(), creation).unwrap();
+    let credential_id = serde_json::to_value(&credential).unwrap()["rawId"].clone();
+    let finish = json!({"ceremony_token": begun["ceremony_token"], "name": "Phone", "credential": credential});
+    let (status, body) = post_bearer(&app, "/api/auth/mfa/passkeys/finish/", access, &finish).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["recovery_codes"].as_array().map(Vec::len), Some(10));
+    let (status, again) =
+        post_bearer(&app, "/api/auth/mfa/passkeys/finish/", access, &finish).await;
+    assert_eq!(status, 400, "single use: {again}");
+    let (_, overview) = json_of(app.get_with_token("/api/auth/mfa/", access).await).await;
+    assert_eq!(overview["passkeys"][0]["name"], "Phone");
+
+    // The password now needs a second factor: the passkey, through the API.
+    let (_, first) = json_of(app.login("rae", GOOD_PASSWORD).await).await;
+    assert_eq!(first["methods"], json!(["webauthn", "recovery_codes"]));
+    let mfa_token = first["mfa_token"].clone();
+    let (status, begun) = json_of(
+        app.post_json(
+            "/api/auth/mfa/authenticate/passkey/begin/",
+            &json!({"mfa_token": mfa_token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{begun}");
+    let request: RequestChallengeResponse =
+        serde_json::from_value(begun["options"].clone()).unwrap();
+    let assertion = authenticator.do_authentication(origin(), request).unwrap();
+    let (status, body) = json_of(
+        app.post_json(
+            "/api/auth/mfa/authenticate/",
+            &json!({"mfa_token": mfa_token, "ceremony_token": begun["ceremony_token"], "credential": assertion}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["username"], "rae");
+
+    // A passkey alone.
+    let (status, begun) = json_of(
+        app.post_json("/api/auth/passkey/login/begin/", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{begun}");
+    let mut options = begun["options"].clone();
+    options["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
+    let request: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+    let mut assertion =
+        serde_json::to_value(authenticator.do_authentication(origin(), request).unwrap()).unwrap();
+    assertion["response"]["userHandle"] = handle;
+    let answer = json!({"ceremony_token": begun["ceremony_token"], "credential": assertion});
+    let (status, body) = json_of(
+        app.post_json("/api/auth/passkey/login/finish/", &answer)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["username"], "rae");
+    let (status, _) = json_of(
+        app.post_json("/api/auth/passkey/login/finish/", &answer)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "the ceremony is spent");
+    // Garbage answers are field errors, never a 500.
+    for body in [
+        json!({"ceremony_token": "x", "credential": {"id": 1}}),
+        json!({"ceremony_token": "x", "credential": "not json"}),
+        json!({}),
+    ] {
+        let (status, _) = json_of(
+            app.post_json("/api/auth/passkey/login/finish/", &body)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+    }
+}
