@@ -249,46 +249,16 @@ pub async fn remove(
     let notice = notice(user, mail, &format!("the passkey {name} was removed"))?;
     let removed =
         Event::new(Kind::SecondFactorRemoved, Some(user.id), Some(client)).detail(WEBAUTHN);
-    let outcome = with_db_write!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
-        // has one writer anyway), so the policy sees what the others did.
-        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
-        .bind(user.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        if !rows.iter().any(|r| r.id == id && r.kind == WEBAUTHN) {
-            return Ok(Err(Refusal::NotEnrolled));
-        }
-        let removal = match store::factors(&rows).remove(Factor::Passkey, confirmed) {
-            Ok(removal) => removal,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        sqlx::query("DELETE FROM mfa_authenticators WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        if removal.recovery_codes_too {
-            sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1 AND type = $2")
-                .bind(user.id)
-                .bind(RECOVERY_CODES)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_event!(&mut *tx, &removed)?;
-        if let Some(message) = &notice {
-            enqueue_in!(&mut *tx, message).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(Ok(()))
-    }
-    .await)
-    .map_err(DbError::from)?;
+    let outcome = super::second_factor::remove_factor(
+        db,
+        user,
+        Factor::Passkey,
+        Some(id),
+        confirmed,
+        &removed,
+        notice.as_ref(),
+    )
+    .await?;
     outcome.map_err(|refusal| match refusal {
         Refusal::LastFactor => AccountError::invalid("confirm", super::second_factor::CONFIRM_LAST),
         _ => AccountError::invalid(NON_FIELD_ERRORS, NO_SUCH_PASSKEY),

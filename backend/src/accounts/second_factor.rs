@@ -17,7 +17,9 @@ use crate::mail::outbox::enqueue_in;
 use crate::mail::templates::SecondFactorChanged;
 use crate::mail::Message;
 use crate::mfa::policy::{Factor, Refusal};
-use crate::mfa::store::{self, totp_context, Authenticator, TotpData, RECOVERY_CODES, TOTP};
+use crate::mfa::store::{
+    self, totp_context, Authenticator, TotpData, RECOVERY_CODES, TOTP, WEBAUTHN,
+};
 use crate::mfa::{recovery_codes, totp, MfaKeys};
 use crate::users::User;
 
@@ -319,27 +321,63 @@ pub async fn remove_totp(
         "the authenticator app was removed"
     };
     let notice = notice(user, mail, change)?;
-    let outcome = with_db_write!(db, pool => async {
+    remove_factor(
+        db,
+        user,
+        Factor::Totp,
+        None,
+        confirmed,
+        &removed,
+        notice.as_ref(),
+    )
+    .await?
+    .map_err(refused)?;
+    removed.log();
+    Ok(())
+}
+
+/// Removes one second factor of `user` in one transaction, as [`Factors::remove`] rules:
+/// the app (`passkey`: `None`) or passkey row `passkey`; with the recovery codes when it was
+/// the last; recording `removed` and queuing `notice`. The account's row is locked first
+/// (PostgreSQL; SQLite has one writer anyway), so racing changes see each other.
+///
+/// [`Factors::remove`]: crate::mfa::policy::Factors::remove
+pub(super) async fn remove_factor(
+    db: &Db,
+    user: &User,
+    factor: Factor,
+    passkey: Option<i64>,
+    confirmed: bool,
+    removed: &Event<'_>,
+    notice: Option<&Message>,
+) -> Result<Result<(), Refusal>, DbError> {
+    let kind = if passkey.is_some() { WEBAUTHN } else { TOTP };
+    Ok(with_db_write!(db, pool => async {
         let mut tx = pool.begin().await?;
-        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
-        // has one writer anyway), so the policy sees what the others did.
         sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
         let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
-        .bind(user.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let removal = match store::factors(&rows).remove(Factor::Totp, confirmed) {
+            .bind(user.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        if passkey.is_some_and(|id| !rows.iter().any(|r| r.id == id && r.kind == WEBAUTHN)) {
+            return Ok(Err(Refusal::NotEnrolled));
+        }
+        let removal = match store::factors(&rows).remove(factor, confirmed) {
             Ok(removal) => removal,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1 AND type = $2")
-            .bind(user.id)
-            .bind(TOTP)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM mfa_authenticators \
+             WHERE user_id = $1 AND type = $2 AND ($3 IS NULL OR id = $3)",
+        )
+        .bind(user.id)
+        .bind(kind)
+        .bind(passkey)
+        .execute(&mut *tx)
+        .await?;
         if removal.recovery_codes_too {
             sqlx::query("DELETE FROM mfa_authenticators WHERE user_id = $1 AND type = $2")
                 .bind(user.id)
@@ -347,18 +385,14 @@ pub async fn remove_totp(
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_event!(&mut *tx, &removed)?;
-        if let Some(message) = &notice {
+        insert_event!(&mut *tx, removed)?;
+        if let Some(message) = notice {
             enqueue_in!(&mut *tx, message).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(()))
     }
-    .await)
-    .map_err(DbError::from)?;
-    outcome.map_err(refused)?;
-    removed.log();
-    Ok(())
+    .await)?)
 }
 
 /// Removes every second factor of account `user_id` (app, recovery codes, passkeys): the
