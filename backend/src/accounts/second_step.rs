@@ -121,24 +121,18 @@ impl SecondStep<'_> {
         client: &Client,
         fields: &Fields,
     ) -> Result<(User, TokenPair), AccountError> {
+        // Both fields' problems at once, as DRF reports them (`pending` reads the token).
         let mut errors = FieldErrors::new();
-        let token = fields.text("mfa_token", Text::REQUIRED, &mut errors);
+        let _ = fields.text("mfa_token", Text::REQUIRED, &mut errors);
         let code = fields.text("code", Text::REQUIRED.max(64), &mut errors);
         errors.into_result()?;
-        let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+        let code = code.unwrap_or_default();
         let expired = || AccountError::invalid("mfa_token", SIGN_IN_EXPIRED);
         let now = Utc::now().timestamp();
-        let pending = challenge::find(self.db, &token, now)
-            .await?
-            .filter(|p| p.channel == channel)
-            .ok_or_else(expired)?;
+        let (token, pending, user) = self.pending(channel, fields, now).await?;
         self.limits
-            .login_account(&LoginKey::Account(pending.user_id))
+            .login_account(&LoginKey::Account(user.id))
             .await?;
-        let user = users::find_by_id(self.db, pending.user_id)
-            .await?
-            .filter(|u| u.is_active)
-            .ok_or_else(expired)?;
         let attempt = challenge::count_attempt(self.db, &token, now)
             .await?
             .ok_or_else(expired)?;
