@@ -10,7 +10,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Webauthn,
 };
 
-use crate::audit::{self, insert_event, Event, Kind};
+use crate::audit::{self, Event, Kind};
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::sign_ins::{Channel, SignInOrigin};
 use crate::auth::tokens::{TokenPair, Tokens};
@@ -18,14 +18,13 @@ use crate::client::Client;
 use crate::config::EmailVerification;
 use crate::db::{with_db_write, Db, DbError};
 use crate::input::{FieldErrors, Fields, Text, NON_FIELD_ERRORS};
-use crate::mail::outbox::enqueue_in;
 use crate::mfa::passkeys::{self, credential_id_text, PasskeyData, Passkeys, Purpose};
 use crate::mfa::policy::{Factor, Refusal};
-use crate::mfa::store::{self, Authenticator, RECOVERY_CODES, WEBAUTHN};
+use crate::mfa::store::{self, Authenticator, WEBAUTHN};
 use crate::mfa::{recovery_codes, MfaKeys};
 use crate::users::{self, User};
 
-use super::second_factor::notice;
+use super::second_factor::{notice, AddRefusal};
 use super::sign_in::start_sign_in;
 use super::{AccountError, MailContext};
 
@@ -61,6 +60,13 @@ fn data_of(row: &Authenticator) -> Option<PasskeyData> {
         .flatten()
 }
 
+/// Whether `rows` hold the passkey whose credential id (as stored) is `credential_id`.
+pub(super) fn has_credential(rows: &[Authenticator], credential_id: &str) -> bool {
+    rows.iter()
+        .filter_map(data_of)
+        .any(|d| d.credential_id == credential_id)
+}
+
 /// `rows`' passkeys, oldest first.
 pub fn rows_to_passkeys(rows: &[Authenticator]) -> Vec<PasskeyRow> {
     rows.iter()
@@ -75,7 +81,8 @@ pub fn rows_to_passkeys(rows: &[Authenticator]) -> Vec<PasskeyRow> {
         .collect()
 }
 
-fn webauthn(passkeys: &Passkeys) -> Result<&Webauthn, AccountError> {
+/// The relying party, or [`PASSKEYS_OFF`].
+pub(super) fn webauthn(passkeys: &Passkeys) -> Result<&Webauthn, AccountError> {
     passkeys
         .webauthn()
         .ok_or_else(|| AccountError::invalid(NON_FIELD_ERRORS, PASSKEYS_OFF))
@@ -129,7 +136,9 @@ pub async fn begin_registration(
 
 /// The browser's answer in `fields` (`credential`: the JSON of
 /// `PublicKeyCredential.toJSON()`, an object or its text).
-fn credential<T: for<'de> serde::Deserialize<'de>>(fields: &Fields) -> Result<T, AccountError> {
+pub(super) fn credential<T: for<'de> serde::Deserialize<'de>>(
+    fields: &Fields,
+) -> Result<T, AccountError> {
     let value = fields
         .json("credential")
         .ok_or_else(|| AccountError::invalid("credential", "This field is required."))?;
@@ -189,39 +198,23 @@ pub async fn finish_registration(
     let stored = serde_json::to_string(&stored).map_err(internal)?;
     let notice = notice(user, mail, &format!("a passkey ({name}) was added"))?;
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(WEBAUTHN);
-    let outcome = with_db_write!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
-        // has one writer anyway), so the policy sees what the others did.
-        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
-        .bind(user.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.iter().filter_map(data_of).any(|d| d.credential_id == credential_id) {
-            return Ok(Err(AccountError::invalid("credential", ALREADY_REGISTERED)));
-        }
-        let with_codes = match store::factors(&rows).enrol(Factor::Passkey) {
-            Ok(with_codes) => with_codes,
-            Err(refusal) => return Ok(Err(AccountError::invalid(NON_FIELD_ERRORS, refusal.to_string()))),
-        };
-        store::insert_factor!(&mut *tx, user.id, WEBAUTHN, &data, now)?;
-        if with_codes {
-            store::insert_factor!(&mut *tx, user.id, RECOVERY_CODES, &stored, now)?;
-        }
-        insert_event!(&mut *tx, &added)?;
-        if let Some(message) = &notice {
-            enqueue_in!(&mut *tx, message).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(Ok(with_codes))
-    }
-    .await)
+    let factor = (Factor::Passkey, WEBAUTHN, data.as_str());
+    let outcome = super::second_factor::add_factor(
+        db,
+        user,
+        factor,
+        Some(&credential_id),
+        &stored,
+        &added,
+        notice.as_ref(),
+        now,
+    )
+    .await
     .map_err(DbError::from)?;
-    let with_codes = outcome?;
+    let with_codes = outcome.map_err(|refused| match refused {
+        AddRefusal::SameCredential => AccountError::invalid("credential", ALREADY_REGISTERED),
+        AddRefusal::Policy(refusal) => AccountError::invalid(NON_FIELD_ERRORS, refusal.to_string()),
+    })?;
     added.log();
     Ok(with_codes.then_some(codes))
 }

@@ -196,40 +196,25 @@ pub async fn activate_totp(
         serde_json::to_string(&fresh.1).map_err(|e| AccountError::Internal(e.into()))?;
     let notice = notice(user, mail, "an authenticator app was added")?;
     let added = Event::new(Kind::SecondFactorAdded, Some(user.id), Some(client)).detail(TOTP);
-    let outcome = with_db_write!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        // One change to an account's factors at a time (PostgreSQL: the row lock; SQLite
-        // has one writer anyway), so the policy sees what the others did.
-        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
-        .bind(user.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let with_codes = match store::factors(&rows).enrol(Factor::Totp) {
-            Ok(with_codes) => with_codes,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        store::insert_factor!(&mut *tx, user.id, TOTP, &data, now)?;
-        if with_codes {
-            store::insert_factor!(&mut *tx, user.id, RECOVERY_CODES, &fresh_data, now)?;
-        }
-        insert_event!(&mut *tx, &added)?;
-        if let Some(message) = &notice {
-            enqueue_in!(&mut *tx, message).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(Ok(with_codes))
-    }
-    .await);
+    let factor = (Factor::Totp, TOTP, data.as_str());
+    let outcome = add_factor(
+        db,
+        user,
+        factor,
+        None,
+        &fresh_data,
+        &added,
+        notice.as_ref(),
+        now,
+    )
+    .await;
     match outcome {
         Ok(Ok(with_codes)) => {
             added.log();
             Ok(with_codes.then_some(fresh.0))
         }
-        Ok(Err(refusal)) => Err(refused(refusal)),
+        Ok(Err(AddRefusal::Policy(refusal))) => Err(refused(refusal)),
+        Ok(Err(AddRefusal::SameCredential)) => Err(refused(Refusal::AlreadyEnrolled)),
         // A racing set-up won (one app per account, by a unique index).
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(refused(Refusal::AlreadyEnrolled))
@@ -334,6 +319,63 @@ pub async fn remove_totp(
     .map_err(refused)?;
     removed.log();
     Ok(())
+}
+
+/// Why [`add_factor`] added nothing.
+pub(super) enum AddRefusal {
+    /// The rules refuse it ([`Factors::enrol`](crate::mfa::policy::Factors::enrol)).
+    Policy(Refusal),
+    /// The account has this passkey already.
+    SameCredential,
+}
+
+/// Adds a second factor to `user` in one transaction, as [`Factors::enrol`] rules: `factor`
+/// is the policy's name for it, its row type and `data`; `credential_id` (a passkey's)
+/// must not be the account's already; a first second factor brings the recovery-code set
+/// `codes_data`; records `added` and queues `notice`. Returns whether the codes were added.
+/// The account's row is locked first, as [`remove_factor`] does.
+///
+/// [`Factors::enrol`]: crate::mfa::policy::Factors::enrol
+#[allow(clippy::too_many_arguments)] // One transaction's inputs; each is different.
+pub(super) async fn add_factor(
+    db: &Db,
+    user: &User,
+    (factor, kind, data): (Factor, &str, &str),
+    credential_id: Option<&str>,
+    codes_data: &str,
+    added: &Event<'_>,
+    notice: Option<&Message>,
+    now: i64,
+) -> Result<Result<bool, AddRefusal>, sqlx::Error> {
+    with_db_write!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET has_mfa = has_mfa WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        let rows: Vec<Authenticator> = sqlx::query_as(store::SELECT_OF_USER)
+            .bind(user.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        if credential_id.is_some_and(|id| super::passkeys::has_credential(&rows, id)) {
+            return Ok(Err(AddRefusal::SameCredential));
+        }
+        let with_codes = match store::factors(&rows).enrol(factor) {
+            Ok(with_codes) => with_codes,
+            Err(refusal) => return Ok(Err(AddRefusal::Policy(refusal))),
+        };
+        store::insert_factor!(&mut *tx, user.id, kind, data, now)?;
+        if with_codes {
+            store::insert_factor!(&mut *tx, user.id, RECOVERY_CODES, codes_data, now)?;
+        }
+        insert_event!(&mut *tx, added)?;
+        if let Some(message) = notice {
+            enqueue_in!(&mut *tx, message).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(with_codes))
+    }
+    .await)
 }
 
 /// Removes one second factor of `user` in one transaction, as [`Factors::remove`] rules:

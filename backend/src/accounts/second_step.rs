@@ -182,9 +182,7 @@ impl SecondStep<'_> {
         channel: Channel,
         fields: &Fields,
     ) -> Result<(serde_json::Value, String), AccountError> {
-        let webauthn = self.passkeys.webauthn().ok_or_else(|| {
-            AccountError::invalid(NON_FIELD_ERRORS, super::passkeys::PASSKEYS_OFF)
-        })?;
+        let webauthn = super::passkeys::webauthn(self.passkeys)?;
         let now = Utc::now().timestamp();
         let (_, _, user) = self.pending(channel, fields, now).await?;
         let rows = store::of_user(self.db, user.id).await?;
@@ -218,10 +216,8 @@ impl SecondStep<'_> {
         client: &Client,
         fields: &Fields,
     ) -> Result<(User, TokenPair), AccountError> {
-        use super::passkeys::{CEREMONY_EXPIRED, NOT_VERIFIED};
-        let webauthn = self.passkeys.webauthn().ok_or_else(|| {
-            AccountError::invalid(NON_FIELD_ERRORS, super::passkeys::PASSKEYS_OFF)
-        })?;
+        use super::passkeys::CEREMONY_EXPIRED;
+        let webauthn = super::passkeys::webauthn(self.passkeys)?;
         let now = Utc::now().timestamp();
         let (token, pending, user) = self.pending(channel, fields, now).await?;
         self.limits
@@ -230,10 +226,7 @@ impl SecondStep<'_> {
         let mut errors = FieldErrors::new();
         let ceremony = fields.text("ceremony_token", Text::REQUIRED, &mut errors);
         errors.into_result()?;
-        let answer: PublicKeyCredential = fields
-            .json("credential")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| AccountError::invalid("credential", NOT_VERIFIED))?;
+        let answer: PublicKeyCredential = super::passkeys::credential(fields)?;
         let (state, _) = passkeys::take_ceremony::<PasskeyAuthentication>(
             self.db,
             &ceremony.unwrap_or_default(),
